@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the whole groundcap test suite (unit, golden, end-to-end, crash and a
+# bounded fuzz run). Builds first if needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${BUILD_DIR:-build}"
+if [[ ! -x "$BUILD_DIR/groundcap_tests" ]]; then
+  SKIP_APT=1 bash scripts/setup.sh
+fi
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)"

@@ -1,0 +1,70 @@
+// Subcommand entry points. cli.cc parses arguments (the only file that sees
+// CLI11) and calls these; each returns the process exit code (error.h).
+#ifndef GROUNDCAP_COMMANDS_H_
+#define GROUNDCAP_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace groundcap {
+
+/// groundcap generate -e SPEC [key=value ...]   (generate.cc)
+int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& overrides);
+
+/// groundcap default_specs [--type T]           (generate.cc)
+int CmdDefaultSpecs(const std::string& type);
+
+struct ParseReplyOptions {
+  std::string format = "auto";
+  std::string model;        ///< for --format auto
+  std::string image_size;   ///< "WxH", required
+  std::string input_size;   ///< "WxH", optional (size of the image sent)
+  std::string file = "-";   ///< reply file, "-" = stdin
+  double min_size = 1.0;
+  double dedupe_iou = 0;
+};
+/// groundcap parse-reply ...                    (parse_reply.cc)
+int CmdParseReply(const ParseReplyOptions& options);
+
+struct ServeSimOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;               ///< 0 = pick a free port, printed on stdout
+  std::string imitate = "gemini";
+  std::string faults;         ///< fault spec, see sim_server.h
+  double latency_ms = 0;
+  double noise = 0;           ///< 0..1 box jitter / miss / confusion level
+  int threads = 64;
+  int seed = 1;
+};
+/// groundcap serve-sim ...                      (sim_server.cc)
+int CmdServeSim(const ServeSimOptions& options);
+
+struct SynthOptions {
+  std::string out;
+  int count = 20;
+  int seed = 1;
+};
+/// groundcap synth --out DIR --count N --seed S (synth.cc)
+int CmdSynth(const SynthOptions& options);
+
+struct DemoOptions {
+  std::string out = "demo_out";
+  int count = 24;
+  int seed = 1;
+  std::string imitate = "gemini";
+};
+/// groundcap demo                               (demo.cc)
+int CmdDemo(const DemoOptions& options);
+
+struct EvalOptions {
+  std::string pred;
+  std::string gt;
+  std::string json_out;     ///< optional path for the JSON report
+  double iou = 0.5;
+};
+/// groundcap eval --pred P --gt G               (eval.cc)
+int CmdEval(const EvalOptions& options);
+
+}  // namespace groundcap
+
+#endif  // GROUNDCAP_COMMANDS_H_
