@@ -1,0 +1,36 @@
+// Region marks drawn on RGB pixels for region captioning (pure; no codecs).
+#ifndef GROUNDCAP_DRAW_H_
+#define GROUNDCAP_DRAW_H_
+
+#include <string>
+#include <vector>
+
+#include "geometry.h"
+#include "image.h"
+
+namespace groundcap {
+
+enum class MarkStyle {
+  /// DataFlow-MM parity: whole image dimmed to 80%, green 2 px rectangles,
+  /// 1-based white numbers on black patches at (x+4, y+20).
+  kDataflow,
+  /// Default: a distinct colour per region, line width and label size scaled
+  /// to the image, labels "[n]" kept inside the image and clear of each
+  /// other, regions themselves not dimmed.
+  kNumbered,
+};
+
+/// How a region is named in drawn labels and prompts for a style:
+/// kNumbered -> "[3]", kDataflow -> "3". Prompts must use the same text.
+std::string RegionLabel(MarkStyle style, int number);
+
+/// Returns a copy of `image` with boxes[i] drawn as region number i+1.
+/// Boxes are in `image` pixels (xyxy); parts outside the image are clipped.
+RgbImage DrawMarks(const RgbImage& image, const std::vector<Box>& boxes, MarkStyle style);
+
+/// The colour used for region `number` in kNumbered style (RGB).
+void MarkColor(int number, uint8_t rgb[3]);
+
+}  // namespace groundcap
+
+#endif  // GROUNDCAP_DRAW_H_
