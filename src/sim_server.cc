@@ -1,7 +1,2 @@
-// PLACEHOLDER: replaced by the module's owner.
-#include <cstdio>
-#include "commands.h"
-#include "error.h"
-namespace groundcap {
-int CmdServeSim(const ServeSimOptions&) { return kExitSetupError; }
-}  // namespace groundcap
+// PLACEHOLDER: replaced by the teacher-clients owner.
+#include "sim_server.h"

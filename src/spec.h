@@ -32,7 +32,12 @@ struct SpecField {
   double max = 1e300;         ///< numeric upper bound
 };
 
-// Field lists, each provided by the module that reads them.
+// Field lists, each provided by the module that reads them. Keys are
+// relative to a pipeline block ("image_grounding." or "region_caption."):
+// Workflow, Teacher and ImagePrep lists are mounted under both blocks,
+// Grounding only under image_grounding., RegionCaption only under
+// region_caption. Top-level keys (results_dir, autolabel_type and TAO's
+// ignored gpu_ids/num_gpus/batch_size/num_workers) belong to spec.cc.
 std::vector<SpecField> WorkflowSpecFields();       ///< step_runner.cc: workflow.*, data.*
 std::vector<SpecField> TeacherSpecFields();        ///< teacher_config.cc: vlm.*
 std::vector<SpecField> ImagePrepSpecFields();      ///< image_spec.cc: image.*
