@@ -8,4 +8,6 @@ if [[ ! -x "$BUILD_DIR/groundcap_tests" ]]; then
   SKIP_APT=1 bash scripts/setup.sh
 fi
 cmake --build "$BUILD_DIR" -j"$(nproc)"
+# Bounded libFuzzer run over the reply parsers (FUZZ_SECONDS, default 30).
+bash scripts/fuzz.sh
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)"

@@ -31,6 +31,23 @@ RgbImage DrawMarks(const RgbImage& image, const std::vector<Box>& boxes, MarkSty
 /// The colour used for region `number` in kNumbered style (RGB).
 void MarkColor(int number, uint8_t rgb[3]);
 
+/// A label patch in image pixels: [x1, x2) x [y1, y2).
+struct LabelRect {
+  int x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+};
+
+/// Where DrawMarks puts things (pure; exposed for tests and the viewer).
+struct MarkLayout {
+  int line_width = 2;             ///< outline width in pixels
+  int glyph_height = 14;          ///< digit height in pixels
+  std::vector<LabelRect> labels;  ///< one per box, in box order
+};
+
+/// The layout DrawMarks uses for `boxes` on an image of `size`. kNumbered
+/// labels lie inside the image and do not overlap each other when there is
+/// room; kDataflow labels sit at DataFlow's fixed offset, even off-image.
+MarkLayout LayoutMarks(Size size, const std::vector<Box>& boxes, MarkStyle style);
+
 }  // namespace groundcap
 
 #endif  // GROUNDCAP_DRAW_H_

@@ -87,6 +87,10 @@ Size PreparedSize(Size size, const PrepareOptions& options);
 Result<std::string> EncodeImage(const RgbImage& image, const std::string& format,
                                 int quality = 90, int exif_orientation = 1);
 
+/// Pure: the stored pixel grid that a viewer applying EXIF `orientation`
+/// (1-8) displays as `upright`. Used by EncodeImage and by tests.
+RgbImage OrientForStorage(const RgbImage& upright, int orientation);
+
 /// Standard base64 (RFC 4648, no line breaks).
 std::string Base64Encode(const std::string& bytes);
 /// Strict decode; nullopt-like error on bad input.

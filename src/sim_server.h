@@ -26,6 +26,8 @@ struct SimRequest {
   std::vector<std::string> images;  ///< decoded image bytes, in order
   nlohmann::json body;              ///< the raw request body
   nlohmann::json schema;            ///< structured-output schema, or null
+  std::string api_key;              ///< key presented (Bearer or x-goog-api-key/?key=)
+  std::string target;               ///< request path with query, e.g. to check no key leaks into URLs
 };
 
 /// What to answer (the server wraps it in the API's envelope).
@@ -33,6 +35,10 @@ struct SimReply {
   std::string text;
   std::string finish = "stop";      ///< "stop" | "length" | "safety"
   std::string thinking;             ///< optional thought text
+  /// Tests: when raw_body is non-empty it is sent verbatim with `status`
+  /// instead of the API envelope (to script any error shape).
+  int status = 200;
+  std::string raw_body;
 };
 
 /// Produces reply content. Called concurrently from server threads.
@@ -47,7 +53,11 @@ struct FaultConfig {
   double latency_ms = 0;            ///< added to every reply
   double latency_jitter_ms = 0;     ///< uniform extra latency
   uint64_t seed = 1;
-  /// Parses "rate=0.2,kinds=429|500|drop,quota_after=100,latency_ms=200".
+  double slow_ms = 300;             ///< "slow": the body trickles out over this long
+  std::string require_api_key;      ///< non-empty: other keys get the API's auth error
+  /// Parses "rate=0.2,kinds=429|500|drop,quota_after=100,latency_ms=200"
+  /// (also latency_jitter_ms, retry_after_s, seed, slow_ms). Throws
+  /// SetupError on an unknown key or fault kind.
   static FaultConfig Parse(const std::string& text);
 };
 

@@ -1,0 +1,94 @@
+// Region captioning (autolabel_type: region_caption): boxes -> marks drawn on
+// the image -> one description per region, as a StepLogic run by the engine.
+//
+// Two modes: `dataflow` reproduces DataFlow-MM's ImageRegionCaptionPipeline
+// record for record (prompt, sampling, fields); `structured` (default) draws
+// distinct numbered marks, names regions in the prompt exactly as drawn, asks
+// for JSON with one caption per region id, checks every caption and re-asks
+// only the regions that are missing or bad. See docs/formats.md
+// "Region captioning".
+#ifndef GROUNDCAP_REGION_CAPTION_H_
+#define GROUNDCAP_REGION_CAPTION_H_
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "error.h"
+#include "image.h"
+#include "region_boxes.h"
+#include "spec.h"
+#include "step.h"
+#include "teacher.h"
+
+namespace groundcap {
+
+enum class RegionCaptionMode { kStructured, kDataflow };
+enum class ProposalSource { kContours, kNone };
+
+/// Everything the step needs, resolved from the spec (or built by tests).
+struct RegionCaptionOptions {
+  std::string results_dir;        ///< marked images go to results_dir/region_caption_marks/
+  std::string image_root;         ///< prefix for relative image paths ("" = as given)
+  std::string image_key = "image";
+  std::string bbox_key = "bbox";
+  RegionBoxFormat bbox_format = RegionBoxFormat::kXywh;
+  RegionBoxUnits bbox_units = RegionBoxUnits::kPixels;
+  int max_boxes = 10;
+  OverflowPolicy overflow = OverflowPolicy::kInputOrder;
+  ProposalSource proposals = ProposalSource::kContours;
+  RegionCaptionMode mode = RegionCaptionMode::kStructured;
+  int max_reasks = 2;             ///< structured: extra requests for missing/bad regions
+  bool crop_context = false;      ///< structured: also send one crop per region
+  double crop_margin = 0.25;      ///< crop margin, fraction of the box side, each side
+  std::string marks_encoding = "jpeg";  ///< written marked image: jpeg | png
+  int marks_jpeg_quality = 90;
+  PrepareOptions prepare;         ///< how the marked image (and crops) are sent
+  ImageLimits limits;
+};
+
+/// Reads region_caption.* (throws SetupError on an invalid combination).
+RegionCaptionOptions RegionCaptionOptionsFromSpec(const Spec& spec);
+
+/// The step itself (MakeRegionCaptionSteps wraps it in a StepPlan). `teacher`
+/// must outlive the step; only its fingerprint and model name are read.
+std::unique_ptr<StepLogic> MakeRegionCaptionLogic(RegionCaptionOptions options,
+                                                  const Teacher& teacher);
+
+// ---- Pure helpers of structured mode (exposed for tests and docs) ----
+
+/// The prompt naming `ids` (1-based, as drawn) with their boxes on a 0-1000
+/// grid (`grid[i]` belongs to `ids[i]`). `total` is the number of regions
+/// drawn; when ids.size() < total this is a re-ask. `crops` says one crop per
+/// listed region follows the marked image. Reads well for one region.
+std::string StructuredRegionPrompt(const std::vector<int>& ids,
+                                   const std::vector<std::array<int, 4>>& grid, int total,
+                                   bool crops);
+
+/// {"regions":[{"region_id": int, "caption": string}]} as a JSON schema.
+nlohmann::json RegionReplySchema();
+
+/// Captions read from one reply.
+struct RegionReply {
+  std::map<int, std::string> captions;  ///< by region id, for every id found
+  std::vector<int> extra_ids;           ///< ids found but not asked for
+  std::vector<std::string> repairs;     ///< JSON repairs applied
+};
+
+/// Parses a structured reply (also tolerates a bare list of entries, an
+/// {"<id>": caption} map, ids written "3", "[3]" or "Region 3", and
+/// "description"/"text" for "caption"). kParse when no entry can be read.
+Result<RegionReply> ParseRegionReply(std::string_view text, const std::vector<int>& asked);
+
+/// True when a caption describes the drawn mark instead of the content
+/// ("the green box", "a red rectangle", "the label", "bounding box").
+bool DescribesMark(std::string_view caption);
+
+}  // namespace groundcap
+
+#endif  // GROUNDCAP_REGION_CAPTION_H_
