@@ -240,12 +240,11 @@ class JsonWalker {
   /// An object whose values hold the boxes; true when any box-like value was found.
   bool Wrapper(const nlohmann::json& o, int depth) {
     bool found = false;
+    std::vector<std::string> map_keys;  // {label: quad} entries, used only alone
     for (auto it = o.begin(); it != o.end(); ++it) {
       const auto& v = it.value();
       if (v.is_array() && IsNumericQuad(v)) {
-        if (!found) diag_.push_back("read a {label: box} map");
-        AddQuadsFrom(v, it.key(), std::nullopt, "'" + it.key() + "'");
-        found = true;
+        map_keys.push_back(it.key());
       } else if (v.is_array() && (v.empty() || LooksLikeBoxList(v))) {
         diag_.push_back(v.empty() ? "empty list under key '" + it.key() + "'"
                                   : "boxes nested under key '" + it.key() + "'");
@@ -258,6 +257,15 @@ class JsonWalker {
         } else {
           found = Wrapper(v, depth + 1) || found;
         }
+      }
+    }
+    if (!map_keys.empty()) {
+      if (found) {
+        diag_.push_back("ignored quads beside the box list (e.g. '" + map_keys[0] + "')");
+      } else {
+        diag_.push_back("read a {label: box} map");
+        for (const auto& k : map_keys) AddQuadsFrom(o[k], k, std::nullopt, "'" + k + "'");
+        found = true;
       }
     }
     return found;

@@ -131,8 +131,9 @@ std::string CleanLabel(std::string_view text) {
   s.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '<') {
-      size_t e = text.find('>', i);
-      if (e != std::string_view::npos && e - i < 48 && text.substr(i, e - i).find(' ') == std::string_view::npos) {
+      size_t e = text.substr(i, 48).find('>');  // bounded: no quadratic scans
+      if (e != std::string_view::npos) e += i;
+      if (e != std::string_view::npos && text.substr(i, e - i).find(' ') == std::string_view::npos) {
         i = e;
         continue;
       }
@@ -179,14 +180,19 @@ std::vector<RawBox> ParseTaggedBoxes(std::string_view text, bool y_first, std::v
   std::string ref_label, last_label;
   bool ref_pending = false;
   size_t pos = 0, last_end = 0;
+  // Next occurrence of each opening tag, refreshed only when passed (keeps
+  // long replies with many tags linear).
+  constexpr size_t kTagCount = sizeof(kTags) / sizeof(kTags[0]);
+  size_t next_open[kTagCount];
+  for (size_t t = 0; t < kTagCount; ++t) next_open[t] = text.find(kTags[t].open);
   while (pos < text.size()) {
     const TagPair* tag = nullptr;
     size_t at = std::string_view::npos;
-    for (const auto& t : kTags) {
-      size_t p = text.find(t.open, pos);
-      if (p < at) {
-        at = p;
-        tag = &t;
+    for (size_t t = 0; t < kTagCount; ++t) {
+      if (next_open[t] != std::string_view::npos && next_open[t] < pos) next_open[t] = text.find(kTags[t].open, pos);
+      if (next_open[t] < at) {
+        at = next_open[t];
+        tag = &kTags[t];
       }
     }
     if (tag == nullptr) break;

@@ -65,6 +65,8 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 int CmdDemo(const DemoOptions& options) {
   auto start = std::chrono::steady_clock::now();
+  // Our lines (stdout) interleave with the runs' logs (stderr): keep order.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   fs::path out = fs::absolute(options.out);
   fs::path data = out / "data";
   fs::create_directories(out);

@@ -1,5 +1,12 @@
 #include "eval.h"
 
+#include "commands.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -131,6 +138,28 @@ TEST(EvalTest, TruthRecordsAreValidated) {
   EXPECT_FALSE(ParseTruthRecord(json::parse(R"({"objects": []})")));
   EXPECT_FALSE(ParseTruthRecord(json::parse(R"({"image_path": "a", "objects": [{"bbox": [1, 2, 3]}]})")));
   EXPECT_TRUE(ParseTruthRecord(json::parse(R"({"image_path": "a", "objects": []})")));
+}
+
+TEST(EvalTest, CommandWritesJsonReport) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("groundcap_eval_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "gt.jsonl") << R"({"image_path": "a.jpg", "objects": [{"bbox": [0, 0, 10, 10], "expression": "a dot"}]})"
+                                  << "\n\n";
+  std::ofstream(dir / "pred.jsonl")
+      << R"({"image_path": "a.jpg", "status": "ok", "expressions": [{"text": "A dot", "instances": [{"bbox": [0, 0, 10, 9], "score": 0.5}]}]})"
+      << "\n";
+  EvalOptions opts;
+  opts.pred = (dir / "pred.jsonl").string();
+  opts.gt = (dir / "gt.jsonl").string();
+  opts.json_out = (dir / "report.json").string();
+  ASSERT_EQ(CmdEval(opts), kExitOk);
+  json report = json::parse(std::ifstream(dir / "report.json"));
+  EXPECT_DOUBLE_EQ(report["grounding"]["accuracy"].get<double>(), 1.0);
+  EXPECT_NEAR(report["grounding"]["mean_iou"].get<double>(), 0.9, 1e-9);
+  opts.gt = (dir / "missing.jsonl").string();
+  EXPECT_EQ(CmdEval(opts), kExitSetupError);
+  fs::remove_all(dir);
 }
 
 }  // namespace

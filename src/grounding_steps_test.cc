@@ -173,6 +173,18 @@ TEST(GroundingStep0Test, TeacherFailureAndGarbageAreFailuresNotEmptyResults) {
   EXPECT_EQ(c.error->kind, ErrorKind::kParse);
 }
 
+TEST(GroundingStep0Test, ChineseCaptionSpansAreCodePoints) {
+  FakeImages images;
+  auto step = MakeExpressionExtractionStep(TestConfig(&images));
+  SampleJob job = Job("zh", R"({"image_path": "z.jpg", "caption": "图中可以看到一只黑猫坐在红色沙发上"})");
+  ASSERT_EQ(step->Begin(job).requests.size(), 1u);
+  StepAction a = step->Continue(job, {Reply(
+      R"({"cleaned_caption": "一只黑猫坐在红色沙发上。", "expressions": [{"text": "一只黑猫", "noun_chunk": "猫"}, {"text": "红色沙发", "noun_chunk": "沙发"}]})")});
+  ASSERT_TRUE(a.output);
+  EXPECT_EQ((*a.output)["expressions"][0]["char_span"].dump(), "[0,4]");
+  EXPECT_EQ((*a.output)["expressions"][1]["char_span"].dump(), "[6,10]");
+}
+
 // ---------------------------------------------------------------- step 1
 
 const char* kStep0Record = R"({"image_path": "g.jpg", "caption": "c", "image_id": "img7",

@@ -523,6 +523,18 @@ Result<nlohmann::json> ParseLenientJson(std::string_view text, std::vector<std::
   std::string_view answer = StripReasoning(text, &unclosed);
   if (answer.size() != text.size()) AddRepair(rep, "dropped reasoning text");
   if (unclosed) AddRepair(rep, "reply ended inside <think>");
+  // A reply that is JSON encoded once more as a string: "[{\"bbox\": ...}]".
+  if (size_t b = answer.find_first_not_of(" \t\r\n"); b != std::string_view::npos && answer[b] == '"') {
+    nlohmann::json s = nlohmann::json::parse(answer, nullptr, /*allow_exceptions=*/false);
+    if (s.is_string()) {
+      const std::string& inner = s.get_ref<const std::string&>();
+      size_t ib = inner.find_first_not_of(" \t\r\n");
+      if (ib != std::string::npos && (inner[ib] == '[' || inner[ib] == '{')) {
+        AddRepair(rep, "unwrapped JSON encoded as a string");
+        return ParseFirstValue(inner, rep);
+      }
+    }
+  }
   bool fenced = false;
   std::string_view body = StripMarkdownFence(answer, &fenced);
   if (fenced) {

@@ -77,6 +77,12 @@ TEST(JsonRepair, UnquotedKeysCommentsTuplesNumbers) {
   EXPECT_DOUBLE_EQ(j["big"].get<double>(), 100);
 }
 
+TEST(JsonRepair, UnwrapsJsonEncodedAsAString) {
+  std::vector<std::string> r;
+  EXPECT_EQ(Lenient(R"("[{\"bbox\": [1, 2, 3, 4]}]")", &r), nlohmann::json::parse(R"([{"bbox": [1, 2, 3, 4]}])"));
+  EXPECT_TRUE(HasRepair(r, "encoded as a string"));
+}
+
 TEST(JsonRepair, NanAndInfinityBecomeNull) {
   std::vector<std::string> r;
   auto j = Lenient("[NaN, Infinity, -Infinity, 1e999, 4]", &r);

@@ -128,7 +128,9 @@ std::vector<Box> FindGreenRectangles(const RgbImage& image) {
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
       const uint8_t* p = image.at(x, y);
-      green[static_cast<size_t>(y) * w + x] = p[1] >= 190 && p[0] <= 110 && p[2] <= 110;
+      // JPEG smears the 2 px lines into the background: strongly green
+      // rather than pure green.
+      green[static_cast<size_t>(y) * w + x] = p[1] >= 170 && p[1] - std::max(p[0], p[2]) >= 60;
     }
   }
   std::vector<Box> boxes;
@@ -156,12 +158,35 @@ std::vector<Box> FindGreenRectangles(const RgbImage& image) {
         }
       }
     }
-    if (x2 - x1 < 6 || y2 - y1 < 6) continue;
-    // 2 px lines centred on the box edges
     Box b;
-    b.x1 = x1 + 1, b.y1 = y1 + 1, b.x2 = x2, b.y2 = y2;
+    b.x1 = x1, b.y1 = y1, b.x2 = x2 + 1, b.y2 = y2 + 1;
     boxes.push_back(b);
   }
+  // Labels and compression break outlines into pieces: merge pieces that
+  // touch or nearly touch.
+  for (bool merged = true; merged;) {
+    merged = false;
+    for (size_t i = 0; i < boxes.size() && !merged; ++i) {
+      for (size_t j = i + 1; j < boxes.size() && !merged; ++j) {
+        Box& a = boxes[i];
+        const Box& b = boxes[j];
+        if (a.x1 - 3 > b.x2 || b.x1 - 3 > a.x2 || a.y1 - 3 > b.y2 || b.y1 - 3 > a.y2) continue;
+        a.x1 = std::min(a.x1, b.x1), a.y1 = std::min(a.y1, b.y1);
+        a.x2 = std::max(a.x2, b.x2), a.y2 = std::max(a.y2, b.y2);
+        boxes.erase(boxes.begin() + static_cast<std::ptrdiff_t>(j));
+        merged = true;
+      }
+    }
+  }
+  // 2 px lines centred on the box edges: pixels c-1 and c.
+  std::vector<Box> rects;
+  for (const Box& b : boxes) {
+    if (b.width() < 8 || b.height() < 8) continue;
+    Box r = b;
+    r.x1 += 1, r.y1 += 1, r.x2 -= 1, r.y2 -= 1;
+    rects.push_back(r);
+  }
+  boxes = std::move(rects);
   std::sort(boxes.begin(), boxes.end(), [](const Box& a, const Box& b) {
     return a.y1 != b.y1 ? a.y1 < b.y1 : a.x1 < b.x1;
   });

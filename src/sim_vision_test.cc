@@ -136,6 +136,50 @@ TEST(SimVisionTest, Qwen25AppliesItsOwnSmartResizeToOddSizes) {
   for (double iou : g.ious) EXPECT_GE(iou, 0.85) << g.reply;  // 300 px wide: a pixel is 2-3 original pixels
 }
 
+TEST(SimVisionTest, ClientMistakesShowAsWrongBoxes) {
+  Scene s = MakeScene(13, 2);
+  // 1. Orientation dropped: the stored (rotated) pixels sent without their
+  // EXIF tag, boxes then read as upright.
+  RgbImage rotated;
+  rotated.width = s.image.height;
+  rotated.height = s.image.width;
+  rotated.pixels.resize(s.image.pixels.size());
+  for (int y = 0; y < s.image.height; ++y) {
+    for (int x = 0; x < s.image.width; ++x) {
+      std::copy_n(s.image.at(x, y), 3, rotated.at(s.image.height - 1 - y, x));  // 90 degrees clockwise
+    }
+  }
+  Result<std::string> bytes = EncodeImage(rotated, "png");
+  ASSERT_TRUE(bytes);
+  SimRequest req;
+  req.images.push_back(*bytes);
+  for (size_t k = 0; k < s.objects.size(); ++k) req.prompt += "E" + std::to_string(k) + ": " + s.objects[k].expression + "\n";
+  nlohmann::json dets = nlohmann::json::parse(SimRespond(req, SimOptions{}).text);
+  ASSERT_FALSE(dets.empty()) << "the shapes are still found";
+  int good = 0;
+  for (const auto& d : dets) {
+    double raw[4] = {d["box_2d"][0], d["box_2d"][1], d["box_2d"][2], d["box_2d"][3]};
+    Box b = MapQuad(raw, BoxFormat::kGemini, Size{s.image.width, s.image.height}, {});
+    good += IoU(b, s.objects[std::stoul(d["label"].get<std::string>().substr(1))].box) >= 0.5;
+  }
+  EXPECT_EQ(good, 0);
+  // 2. Qwen2.5-VL pixels of a downscaled image read as original pixels.
+  PrepareOptions prep;
+  prep.max_pixels = 320 * 240;
+  Grounded g = GroundScene(s, BoxFormat::kQwen25Vl, prep, true);
+  for (double iou : g.ious) EXPECT_GE(iou, 0.8);
+  Result<PreparedImage> sent = PrepareForTeacher(s.image, prep);
+  ASSERT_TRUE(sent);
+  Result<nlohmann::json> q = ParseLenientJson(g.reply);
+  ASSERT_TRUE(q);
+  for (const auto& d : *q) {
+    double raw[4] = {d["bbox_2d"][0], d["bbox_2d"][1], d["bbox_2d"][2], d["bbox_2d"][3]};
+    Box wrong = MapQuad(raw, BoxFormat::kQwen25Vl, Size{s.image.width, s.image.height},
+                        Size{s.image.width, s.image.height});
+    EXPECT_LT(IoU(wrong, s.objects[std::stoul(d["label"].get<std::string>().substr(1))].box), 0.5);
+  }
+}
+
 TEST(SimVisionTest, AutoImitationFollowsTheModelName) {
   Scene s = MakeScene(2, 0);
   Result<PreparedImage> sent = PrepareForTeacher(s.image, PrepareOptions{});
@@ -235,7 +279,7 @@ TEST(SimVisionTest, AnswersDataflowPromptFromGreenMarks) {
     for (const SceneObject& o : objs) boxes.push_back(o.box);
     RgbImage marked = DrawMarks(s.image, boxes, MarkStyle::kDataflow);
     PrepareOptions prep;
-    prep.encoding = "png";
+    prep.encoding = i % 2 ? "png" : "jpeg";  // JPEG smears the thin green lines
     Result<PreparedImage> sent = PrepareForTeacher(marked, prep);
     ASSERT_TRUE(sent);
     SimRequest req;

@@ -144,25 +144,15 @@ std::string FileName(int index, const std::string& format) {
 const char* ShapeName(ShapeKind kind) { return kShapeNames[static_cast<int>(kind)]; }
 
 bool ShapeFromName(std::string_view name, ShapeKind* kind) {
-  if (name.size() > 1 && name.back() == 's') {
-    // plurals: circles, squares, stars, crosses, diamonds, triangles
-    std::string_view stem = name.substr(0, name.size() - 1);
-    if (stem == "cross" || stem == "crosse") stem = "cross";
+  // Singular, or plural with -s (circles) or -es (crosses).
+  for (std::string_view stem : {name, name.ends_with("s") ? name.substr(0, name.size() - 1) : std::string_view(),
+                                name.ends_with("es") ? name.substr(0, name.size() - 2) : std::string_view()}) {
+    if (stem.empty()) continue;
     for (int i = 0; i < kShapeKindCount; ++i) {
       if (stem == kShapeNames[i]) {
         *kind = static_cast<ShapeKind>(i);
         return true;
       }
-    }
-    if (name == "crosses") {
-      *kind = ShapeKind::kCross;
-      return true;
-    }
-  }
-  for (int i = 0; i < kShapeKindCount; ++i) {
-    if (name == kShapeNames[i]) {
-      *kind = static_cast<ShapeKind>(i);
-      return true;
     }
   }
   return false;
@@ -339,8 +329,14 @@ Result<int> WriteSynthDataset(const std::string& out_dir, int count, uint64_t se
     truth += SceneTruth(scene, rel).dump() + "\n";
     nlohmann::ordered_json reg;
     reg["image"] = rel;
+    // Reading order (top to bottom, then left to right), the order in which
+    // the simulated teacher numbers DataFlow marks it cannot read.
+    std::vector<SceneObject> ordered = scene.objects;
+    std::stable_sort(ordered.begin(), ordered.end(), [](const SceneObject& a, const SceneObject& b) {
+      return a.box.y1 != b.box.y1 ? a.box.y1 < b.box.y1 : a.box.x1 < b.box.x1;
+    });
     nlohmann::ordered_json boxes = nlohmann::ordered_json::array();
-    for (const SceneObject& o : scene.objects) {
+    for (const SceneObject& o : ordered) {
       boxes.push_back({static_cast<int>(o.box.x1), static_cast<int>(o.box.y1),
                        static_cast<int>(o.box.width()), static_cast<int>(o.box.height())});
     }

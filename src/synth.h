@@ -74,7 +74,8 @@ nlohmann::ordered_json SceneTruth(const Scene& scene, const std::string& image_p
 
 /// Writes `count` scenes under `out_dir`: images/NNNNNN.{jpg,png},
 /// input.jsonl ({"image_path", "caption"}), truth.jsonl and regions.jsonl
-/// ({"image", "bbox": [[x,y,w,h]...]}, DataFlow's region-caption input).
+/// ({"image", "bbox": [[x,y,w,h]...]} in reading order, DataFlow's
+/// region-caption input).
 /// Error kImage when an image cannot be encoded or a file written.
 Result<int> WriteSynthDataset(const std::string& out_dir, int count, uint64_t seed);
 
