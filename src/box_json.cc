@@ -6,17 +6,12 @@
 #include <cstdlib>
 
 #include "box_tags.h"
+#include "text_util.h"
 
 namespace groundcap {
 
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 std::optional<double> JsonNumber(const nlohmann::json& v) {
   if (v.is_number()) {

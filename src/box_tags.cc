@@ -8,6 +8,7 @@
 
 #include "box_format.h"
 #include "json_repair.h"
+#include "text_util.h"
 
 namespace groundcap {
 
@@ -16,12 +17,6 @@ namespace {
 bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)); }
 
-std::string_view Trim(std::string_view s, std::string_view chars = " \t\r\n") {
-  size_t b = s.find_first_not_of(chars);
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(chars);
-  return s.substr(b, e - b + 1);
-}
 
 /// Reads a number starting at s[i] (digit, sign or dot not glued to a word).
 /// Returns the length read (0 when there is no number here).

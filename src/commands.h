@@ -3,6 +3,7 @@
 #ifndef GROUNDCAP_COMMANDS_H_
 #define GROUNDCAP_COMMANDS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,8 @@ struct DemoOptions {
   int count = 24;
   int seed = 1;
   std::string imitate = "gemini";
+  int64_t max_pixels = 0;   ///< >0: pixel budget of images sent (forces resizing)
+  double noise = 0;         ///< simulated teacher noise, 0..1
 };
 /// groundcap demo                               (demo.cc)
 int CmdDemo(const DemoOptions& options);

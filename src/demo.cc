@@ -57,6 +57,12 @@ void WriteText(const fs::path& path, const std::string& text) {
   if (!out) throw SetupError("cannot write " + path.string());
 }
 
+/// `<pipeline>.image.max_pixels=N` when the demo was asked for a budget.
+std::vector<std::string> BudgetOverride(const std::string& pipeline, const DemoOptions& options) {
+  if (options.max_pixels <= 0) return {};
+  return {fmt::format("{}.image.max_pixels={}", pipeline, options.max_pixels)};
+}
+
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
@@ -84,6 +90,7 @@ int CmdDemo(const DemoOptions& options) {
   SimOptions sim;
   sim.imitate = options.imitate;
   sim.seed = static_cast<uint64_t>(options.seed);
+  sim.noise = options.noise;
   SimServer server(MakeSimResponder(sim));
   server.Start("127.0.0.1", 0);
   std::printf("[2/5] simulated teacher listening on 127.0.0.1:%d\n", server.port());
@@ -101,7 +108,7 @@ int CmdDemo(const DemoOptions& options) {
                         grounding_dir.string(), (data / "input.jsonl").string(), data.string(),
                         VlmYaml(teacher, server), teacher.box_format));
   std::printf("[3/5] image grounding: groundcap generate -e %s\n", grounding_spec.c_str());
-  int grounding_rc = CmdGenerate(grounding_spec.string(), {});
+  int grounding_rc = CmdGenerate(grounding_spec.string(), BudgetOverride("image_grounding", options));
 
   // 4. Region captioning on the ground-truth boxes (DataFlow-style input).
   fs::path region_dir = out / "region_caption";
@@ -114,7 +121,7 @@ int CmdDemo(const DemoOptions& options) {
                         region_dir.string(), (data / "regions.jsonl").string(), data.string(),
                         VlmYaml(teacher, server)));
   std::printf("[4/5] region captioning: groundcap generate -e %s\n", region_spec.c_str());
-  int region_rc = CmdGenerate(region_spec.string(), {});
+  int region_rc = CmdGenerate(region_spec.string(), BudgetOverride("region_caption", options));
   server.Stop();
 
   // 5. Evaluation against the ground truth.

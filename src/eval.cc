@@ -11,15 +11,11 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "text_util.h"
 
 namespace groundcap {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 /// Words of a text, lower case, ASCII letters and digits only.
 std::vector<std::string> Words(std::string_view text) {
@@ -263,7 +259,7 @@ bool CaptionNames(std::string_view caption, std::string_view color, std::string_
   std::vector<std::string> words = Words(caption);
   auto has = [&](std::string_view w) {
     if (w.empty()) return true;
-    std::string lw = Lower(w);
+    std::string lw = AsciiLower(w);
     for (const std::string& x : words) {
       if (x == lw || x == lw + "s" || x == lw + "es") return true;
     }

@@ -14,6 +14,7 @@
 #include "image_spec.h"
 #include "log.h"
 #include "spans.h"
+#include "text_util.h"
 
 namespace groundcap {
 namespace {
@@ -56,12 +57,6 @@ std::string LastWord(const std::string& text) {
   return w;
 }
 
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 Error ReplyError(const TeacherReply& reply) {
   return reply.error ? *reply.error : Error::Make(ErrorKind::kInternal, "reply without error");
@@ -486,43 +481,32 @@ std::unique_ptr<StepLogic> MakePhraseGroundingStep(GroundingConfig config) {
 }
 
 std::vector<SpecField> GroundingSpecFields() {
-  auto field = [](std::string key, FieldType type, std::string def, std::string help,
-                  double min = -1e300, double max = 1e300) {
-    SpecField f;
-    f.key = std::move(key);
-    f.type = type;
-    f.default_yaml = std::move(def);
-    f.help = std::move(help);
-    f.min = min;
-    f.max = max;
-    return f;
-  };
   std::vector<SpecField> f;
-  f.push_back(field("workflow.steps", FieldType::kStringList, "[\"0\", \"1\"]",
+  f.push_back(MakeField("workflow.steps", FieldType::kStringList, "[\"0\", \"1\"]",
                     "steps to run: [\"0\",\"1\"], [\"0\"] (extraction only) or [\"1\"] "
                     "(grounding of existing step-0 output)"));
-  f.push_back(field("data.step0_annotations", FieldType::kString, "\"\"",
+  f.push_back(MakeField("data.step0_annotations", FieldType::kString, "\"\"",
                     "step-0 records for steps [\"1\"] (default "
                     "results_dir/step_0_expression_extraction/annotations.jsonl)"));
-  SpecField bf = field("vlm.box_format", FieldType::kString, "\"auto\"",
+  SpecField bf = MakeField("vlm.box_format", FieldType::kString, "\"auto\"",
                        "box convention asked of the teacher; auto = from the model name");
   bf.choices = {"auto"};
   for (const std::string& n : BoxFormatNames()) bf.choices.push_back(n);
   f.push_back(bf);
-  f.push_back(field("grounding.expressions_per_request", FieldType::kInt, "8",
+  f.push_back(MakeField("grounding.expressions_per_request", FieldType::kInt, "8",
                     "expressions per grounding request (teachers degrade with many objects)", 1,
                     1000));
-  f.push_back(field("grounding.max_instances", FieldType::kInt, "10",
+  f.push_back(MakeField("grounding.max_instances", FieldType::kInt, "10",
                     "at most this many boxes per expression (highest scores kept)", 1, 1000));
-  f.push_back(field("grounding.min_box_size", FieldType::kFloat, "1.0",
+  f.push_back(MakeField("grounding.min_box_size", FieldType::kFloat, "1.0",
                     "drop boxes narrower or lower than this many original pixels", 0));
-  f.push_back(field("grounding.dedupe_iou", FieldType::kFloat, "0.0",
+  f.push_back(MakeField("grounding.dedupe_iou", FieldType::kFloat, "0.0",
                     "> 0: drop boxes of one expression overlapping a better one by more than this "
                     "IoU",
                     0, 1));
-  f.push_back(field("prompts.extraction_file", FieldType::kString, "\"\"",
+  f.push_back(MakeField("prompts.extraction_file", FieldType::kString, "\"\"",
                     "file replacing the step-0 prompt template (must contain {caption})"));
-  f.push_back(field("prompts.grounding_file", FieldType::kString, "\"\"",
+  f.push_back(MakeField("prompts.grounding_file", FieldType::kString, "\"\"",
                     "file replacing the step-1 prompt template (must contain {expressions})"));
   return f;
 }

@@ -7,12 +7,7 @@ std::vector<SpecField> ImagePrepSpecFields() {
   std::vector<SpecField> fields;
   fields.reserve(8);  // `add` returns a pointer into the vector
   auto add = [&fields](std::string key, FieldType type, std::string def, std::string help) {
-    SpecField f;
-    f.key = std::move(key);
-    f.type = type;
-    f.default_yaml = std::move(def);
-    f.help = std::move(help);
-    fields.push_back(std::move(f));
+    fields.push_back(MakeField(std::move(key), type, std::move(def), std::move(help)));
     return &fields.back();
   };
   add("image.resize", FieldType::kString, "\"pixel_budget\"",

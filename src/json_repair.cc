@@ -401,12 +401,6 @@ std::string ReplaceInvalidUtf8(std::string_view s) {
   return out;
 }
 
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string_view StripReasoning(std::string_view text, bool* unclosed_think) {
   if (unclosed_think) *unclosed_think = false;
   size_t close = std::string_view::npos;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.h"
+#include "text_util.h"
 
 namespace groundcap {
 
@@ -51,9 +52,6 @@ inline constexpr int kMaxJsonDepth = 64;
 /// Copy with every byte that is not part of valid UTF-8 replaced by '?'
 /// (labels cut from raw model text must survive strict JSON output).
 std::string ReplaceInvalidUtf8(std::string_view s);
-
-/// Lower-cased copy (ASCII only), for phrase matching.
-std::string AsciiLower(std::string_view s);
 
 /// True when the text reads like "nothing found" / "none" / a refusal.
 bool SaysNothingFound(std::string_view text);

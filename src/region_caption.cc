@@ -168,12 +168,15 @@ class RegionCaptionStep : public StepLogic {
 
   std::optional<std::string> ValidateInput(const nlohmann::ordered_json& record) const override {
     if (!record.is_object()) return "record is not a JSON object";
+    // A failed upstream record (e.g. a grounding sample that failed) is passed
+    // through as failed by the engine, not rejected.
+    auto status = record.find("status");
+    if (status != record.end() && status->is_string() && status->get<std::string>() == "failed") {
+      return std::nullopt;
+    }
     auto it = record.find(options_.image_key);
     if (it == record.end() || !it->is_string() || it->get<std::string>().empty()) {
       return "missing or empty image path '" + options_.image_key + "'";
-    }
-    if (record.contains("status") && record["status"] == "failed") {
-      return "upstream record failed";
     }
     auto bb = record.find(options_.bbox_key);
     const bool has_boxes = bb != record.end() && !bb->is_null() && !(bb->is_array() && bb->empty());
@@ -288,10 +291,12 @@ StepAction RegionCaptionStep::Begin(SampleJob& job) {
   const std::filesystem::path dir = std::filesystem::path(options_.results_dir) / kMarksDir;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  st->marked_path = (dir / (job.sample_id + "." + ext)).string();
+  // Recorded relative to results_dir, so a results folder can be moved or
+  // shared as a whole; written at its absolute place.
+  st->marked_path = std::string(kMarksDir) + "/" + job.sample_id + "." + ext;
   auto encoded = EncodeImage(marked, options_.marks_encoding, options_.marks_jpeg_quality);
   if (!encoded) return StepAction::Fail(encoded.error());
-  auto written = WriteFileAtomic(st->marked_path, *encoded);
+  auto written = WriteFileAtomic((dir / (job.sample_id + "." + ext)).string(), *encoded);
   if (!written) return StepAction::Fail(written.error());
 
   auto prepared = PrepareForTeacher(marked, options_.prepare);
@@ -377,7 +382,7 @@ StepAction RegionCaptionStep::Continue(SampleJob& job, std::vector<TeacherReply>
       s.reason = "missing";
     } else if (Trim(it->second).empty()) {
       s.reason = "empty";
-    } else if (DescribesMark(it->second)) {
+    } else if (DescribesMark(it->second, id)) {
       s.reason = "describes_mark";
       s.rejected_caption = Trim(it->second);
     } else {
@@ -696,19 +701,136 @@ Result<RegionReply> ParseRegionReply(std::string_view text, const std::vector<in
   return out;
 }
 
-bool DescribesMark(std::string_view caption) {
-  static const std::regex kColouredMark(
-      R"(\b(green|red|blue|yellow|orange|purple|pink|cyan|magenta|violet|teal|lime|colou?red|highlighted|drawn|outlined|numbered)\s+([a-z-]+\s+)?(box|rectangle|outline|frame|border|square|marker|bounding box)\b)",
-      std::regex::ECMAScript | std::regex::optimize);
-  static const std::regex kBoundingBox(R"(\bbounding\s+box)", std::regex::ECMAScript);
-  static const std::regex kLabelFirst(
+namespace {
+
+/// Names per kNumbered palette entry of MarkColor (draw.cc), in its order.
+const std::vector<std::vector<std::string>>& PaletteColorNames() {
+  static const std::vector<std::vector<std::string>> k = {
+      {"red", "crimson", "scarlet", "raspberry"},        // 230,25,75
+      {"green"},                                          // 60,180,75
+      {"blue", "light blue", "sky blue"},                 // 0,130,200
+      {"yellow", "gold", "golden"},                       // 255,225,25
+      {"orange"},                                         // 245,130,48
+      {"purple", "violet"},                               // 145,30,180
+      {"cyan", "turquoise", "aqua", "light blue"},        // 70,240,240
+      {"magenta", "pink", "fuchsia"},                     // 240,50,230
+      {"lime", "lime green", "yellow-green", "light green"},  // 210,245,60
+      {"teal", "dark cyan"},                              // 0,128,128
+      {"brown", "tan", "ochre"},                          // 170,110,40
+      {"maroon", "dark red", "burgundy"},                 // 128,0,0
+      {"mint", "mint green", "pale green", "light green"},  // 170,255,195
+      {"navy", "navy blue", "dark blue"},                 // 0,0,128
+      {"olive", "olive green"},                           // 128,128,0
+  };
+  return k;
+}
+
+/// Every colour word any mark may be called, as a regex alternation.
+const std::string& AnyMarkColorAlternation() {
+  static const std::string k = [] {
+    std::vector<std::string> names = {"red", "orange", "yellow", "green", "blue",
+                                      "purple", "pink", "cyan", "magenta"};
+    for (const auto& entry : PaletteColorNames()) names.insert(names.end(), entry.begin(), entry.end());
+    std::sort(names.begin(), names.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::string alt;
+    for (const std::string& n : names) alt += (alt.empty() ? "" : "|") + n;
+    return alt;
+  }();
+  return k;
+}
+
+/// Words that may sit between a colour and the mark noun ("red thin box").
+constexpr const char* kMarkAdjectives =
+    R"((?:(?:thin|thick|bold|solid|bright|dark|light|pale|dashed|dotted|rectangular|square|outlined|drawn|highlighted|colou?red)\s+){0,2})";
+/// The noun is the mark, not part of an object word ("box-shaped") or an
+/// object's description ("a red box full of apples").
+constexpr const char* kNotObjectAfter =
+    R"((?![-\w])(?!\s+(?:of|full|containing|filled|shaped|pens?)\b))";
+
+bool Search(const std::string& s, const std::regex& re) { return std::regex_search(s, re); }
+
+}  // namespace
+
+std::vector<std::string> MarkColorNames(int number) {
+  const auto& palette = PaletteColorNames();
+  if (number >= 1 && number <= static_cast<int>(palette.size())) return palette[number - 1];
+  uint8_t rgb[3];
+  MarkColor(number, rgb);
+  // Beyond the palette: name by hue, as MarkColor builds it.
+  const double r = rgb[0], g = rgb[1], b = rgb[2];
+  const double mx = std::max({r, g, b}), mn = std::min({r, g, b});
+  if (mx - mn < 1) return {"grey", "gray"};
+  double h = 0;
+  if (mx == r) {
+    h = std::fmod((g - b) / (mx - mn) + 6.0, 6.0);
+  } else if (mx == g) {
+    h = (b - r) / (mx - mn) + 2.0;
+  } else {
+    h = (r - g) / (mx - mn) + 4.0;
+  }
+  const double deg = h * 60;
+  if (deg < 15 || deg >= 340) return {"red"};
+  if (deg < 45) return {"orange"};
+  if (deg < 70) return {"yellow"};
+  if (deg < 160) return {"green", "lime"};
+  if (deg < 200) return {"cyan", "turquoise"};
+  if (deg < 255) return {"blue"};
+  if (deg < 290) return {"purple", "violet"};
+  return {"magenta", "pink"};
+}
+
+bool DescribesMark(std::string_view caption, int region_id) {
+  using std::regex;
+  constexpr auto kFlags = regex::ECMAScript | regex::optimize;
+  const std::string any_colour = "(?:" + AnyMarkColorAlternation() + ")";
+  const std::string adj = kMarkAdjectives;
+  static const regex kBoundingBox(R"(\bbounding[\s-]*box)", kFlags);
+  // "The label", "this is the marker" (but not "the label on the bottle").
+  static const regex kLabelFirst(
       R"(^\W*(this is |it is |it's |there is )?(the|a|an)\s+(numbered\s+|number\s+)?(label|marker|tag|mark)\b(?!\s+(on|of|for|reading|that reads)\b))",
-      std::regex::ECMAScript);
-  static const std::regex kLabelText(R"(\b(label|marker|number)\s*\[\d+\])",
-                                     std::regex::ECMAScript);
+      kFlags);
+  // A drawn label in its drawn form: "label [2]", "the number [3]".
+  static const regex kLabelText(R"(\b(label|marker|number|tag)\s*\[\d+\])", kFlags);
+  // Words that only describe drawing: "the highlighted box", "a drawn square".
+  static const regex kMarkingWord(
+      R"(\b(?:highlighted|drawn|outlined|numbered|colou?red|marked|marking)\s+)" + adj +
+          R"((?:box|rectangle|outline|frame|border|square|marker)(?:es|s)?\b(?!-))",
+      kFlags);
+  // A coloured shape placed around something: "the green box around the area".
+  static const regex kAround(
+      R"(\b)" + any_colour + R"(\s+)" + adj +
+          R"((?:box|rectangle|frame|border|outline|square)(?:es|s)?\s+(?:drawn|placed|around|surrounding|highlighting|marking|enclosing|outlining|indicating|that\s+(?:marks|highlights|surrounds|encloses|outlines))\b)",
+      kFlags);
+  // A coloured outline is always the drawing: "a thin red outline".
+  static const regex kOutline(R"(\b)" + any_colour + R"(\s+)" + adj + R"(outlines?\b)", kFlags);
+
   const std::string s = Lower(caption);
-  return std::regex_search(s, kColouredMark) || std::regex_search(s, kBoundingBox) ||
-         std::regex_search(s, kLabelFirst) || std::regex_search(s, kLabelText);
+  if (Search(s, kBoundingBox) || Search(s, kLabelFirst) || Search(s, kLabelText) ||
+      Search(s, kMarkingWord) || Search(s, kAround) || Search(s, kOutline)) {
+    return true;
+  }
+  // In this region's own mark colour: "the red box" on the red mark.
+  std::string own = any_colour;
+  if (region_id > 0) {
+    own.clear();
+    for (const std::string& n : MarkColorNames(region_id)) own += (own.empty() ? "" : "|") + n;
+    own = "(?:" + own + ")";
+  }
+  const regex own_colour(R"(\b)" + own + R"(\s+)" + adj +
+                             R"((?:box|rectangle|frame|border|outline|marker)(?:es|s)?)" +
+                             kNotObjectAfter,
+                         regex::ECMAScript);
+  if (Search(s, own_colour)) return true;
+  // This region's label read as a number: "the number 2", "label 2".
+  if (region_id > 0) {
+    const regex own_number(
+        R"(\b(?:number|digit|label|tag|marker)\s+\[?\s*)" + std::to_string(region_id) + R"((?!\d))",
+        regex::ECMAScript);
+    if (Search(s, own_number)) return true;
+  }
+  return false;
 }
 
 }  // namespace groundcap

@@ -33,7 +33,7 @@ enum class ProposalSource { kContours, kNone };
 
 /// Everything the step needs, resolved from the spec (or built by tests).
 struct RegionCaptionOptions {
-  std::string results_dir;        ///< marked images go to results_dir/region_caption_marks/
+  std::string results_dir;        ///< marked images go to results_dir/region_caption_marks/; outputs name them relative to results_dir
   std::string image_root;         ///< prefix for relative image paths ("" = as given)
   std::string image_key = "image";
   std::string bbox_key = "bbox";
@@ -85,9 +85,19 @@ struct RegionReply {
 /// "description"/"text" for "caption"). kParse when no entry can be read.
 Result<RegionReply> ParseRegionReply(std::string_view text, const std::vector<int>& asked);
 
-/// True when a caption describes the drawn mark instead of the content
-/// ("the green box", "a red rectangle", "the label", "bounding box").
-bool DescribesMark(std::string_view caption);
+/// Words a teacher may use for the colour of region `number`'s drawn mark
+/// (MarkColor in draw.h), lower case, e.g. 6 -> {"purple", "violet"}.
+std::vector<std::string> MarkColorNames(int number);
+
+/// True when a caption describes the drawn mark instead of the content: the
+/// outline, box, frame, border, rectangle, label, number or bounding box
+/// ("the green box", "a thin red outline", "the label [2]", "a box drawn
+/// around nothing"). Object descriptions that merely share a colour or a
+/// shape word pass ("a red square", "a blue box-shaped gift", "a red box full
+/// of apples"). `region_id` (1-based, as drawn) narrows colour matches to the
+/// colour of that region's own mark and number matches to its own label;
+/// 0 = unknown region, any mark colour or label counts.
+bool DescribesMark(std::string_view caption, int region_id = 0);
 
 }  // namespace groundcap
 

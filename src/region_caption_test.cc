@@ -144,8 +144,9 @@ TEST_F(RegionCaptionTest, DataflowModeReproducesFixtureRecords) {
     }
     EXPECT_EQ(out["answer"], "In <region1>, a table.");
     const std::string marked = out["image_with_bbox"];
-    EXPECT_EQ(marked, options_.results_dir + "/region_caption_marks/row" + std::to_string(i) + ".jpg");
-    EXPECT_TRUE(fs::exists(marked));
+    // Relative to results_dir.
+    EXPECT_EQ(marked, "region_caption_marks/row" + std::to_string(i) + ".jpg");
+    EXPECT_TRUE(fs::exists(fs::path(options_.results_dir) / marked));
     // Field order as DataFlow writes it.
     std::vector<std::string> keys;
     for (const auto& [key, value] : done.output->items()) keys.push_back(key);
@@ -367,6 +368,45 @@ TEST(RegionCaptionPureTest, DetectsCaptionsOfTheMark) {
                         "A woman holding a red umbrella."}) {
     EXPECT_FALSE(DescribesMark(c)) << c;
   }
+  // Per region: its own mark colour (1 red, 2 green, 3 blue, 6 purple) and
+  // label. Each case names the region it was given for.
+  struct Case {
+    int region;
+    std::string caption;
+  };
+  for (const Case& c : std::vector<Case>{
+           {1, "The red box."},
+           {1, "A crimson frame in the corner."},
+           {6, "A purple rectangle."},
+           {3, "a thin blue outline"},
+           {2, "A red outline."},  // any colour: an outline is the drawing
+           {2, "The green box around the area."},
+           {1, "A purple square drawn around a cat."},
+           {4, "The highlighted box."},
+           {2, "The number 2 on a green patch."},
+           {5, "label [5]"},
+           {7, "A bounding box with a cat inside."},
+           {20, "The " + MarkColorNames(20)[0] + " box."}}) {
+    EXPECT_TRUE(DescribesMark(c.caption, c.region)) << c.region << ": " << c.caption;
+  }
+  for (const Case& c : std::vector<Case>{
+           {1, "A red square."},  // the demo's wrongly rejected kind
+           {6, "A purple square on a yellow background."},
+           {2, "a green square"},
+           {3, "A blue box-shaped gift."},
+           {3, "A blue boxy truck."},
+           {1, "A red box full of apples."},
+           {1, "A green box."},  // not region 1's colour: a real green box
+           {2, "A wooden frame around a painting."},
+           {1, "A black frame around a photo."},
+           {1, "A large red circle."},
+           {6, "A small purple triangle next to a blue star."},
+           {3, "The number 7 on a jersey."},  // not region 3's label
+           {4, "A yellow marker pen."}}) {
+    EXPECT_FALSE(DescribesMark(c.caption, c.region)) << c.region << ": " << c.caption;
+  }
+  EXPECT_EQ(MarkColorNames(6), (std::vector<std::string>{"purple", "violet"}));
+  EXPECT_FALSE(MarkColorNames(40).empty());
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "retry.h"
+#include "text_util.h"
 
 #include <curl/curl.h>
 
@@ -12,14 +13,9 @@ namespace groundcap {
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool Contains(std::string_view haystack, std::string_view needle) {
-  return Lower(haystack).find(Lower(needle)) != std::string::npos;
+  return AsciiLower(haystack).find(AsciiLower(needle)) != std::string::npos;
 }
 
 std::string JsonText(const nlohmann::json& j) {
@@ -229,7 +225,7 @@ std::optional<double> ParseDuration(std::string_view text) {
 }
 
 std::optional<double> ParseRetryHintInMessage(std::string_view message) {
-  std::string lower = Lower(message);
+  std::string lower = AsciiLower(message);
   for (std::string_view marker : {"retry in ", "try again in "}) {
     size_t pos = lower.find(marker);
     if (pos == std::string::npos) continue;

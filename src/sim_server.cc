@@ -1,5 +1,6 @@
 #include "sim_server.h"
 
+
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "error.h"
+#include "image.h"
 
 namespace groundcap {
 
@@ -25,31 +27,6 @@ constexpr const char* kJsonType = "application/json; charset=utf-8";
 const char* const kFaultKinds[] = {"429",  "429gemini", "500",     "503",    "drop",
                                    "slow", "truncate",  "nonjson", "length", "empty"};
 
-/// Lenient standard base64 decoder (the server only needs the bytes back).
-std::string DecodeBase64(const std::string& in) {
-  static const auto kTable = [] {
-    std::array<int, 256> t{};
-    t.fill(-1);
-    const char* chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(chars[i])] = i;
-    return t;
-  }();
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  int val = 0;
-  int bits = -8;
-  for (unsigned char c : in) {
-    int d = kTable[c];
-    if (d < 0) continue;  // '=', whitespace
-    val = (val << 6) + d;
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 std::string TextOf(const nlohmann::json& content) {
   if (content.is_string()) return content.get<std::string>();
@@ -86,7 +63,7 @@ void ParseOpenAi(const nlohmann::json& body, SimRequest& r) {
                                                      : p["image_url"].value("url", "");
         size_t comma = url.find(',');
         r.images.push_back(url.rfind("data:", 0) == 0 && comma != std::string::npos
-                               ? DecodeBase64(url.substr(comma + 1))
+                               ? Base64Decode(url.substr(comma + 1)).value_or("")
                                : std::string());
       }
     }
@@ -109,7 +86,7 @@ void ParseGemini(const nlohmann::json& body, SimRequest& r) {
     for (const nlohmann::json& p : c.value("parts", nlohmann::json::array())) {
       if (p.contains("text")) r.prompt += p.value("text", "");
       for (const char* key : {"inlineData", "inline_data"})
-        if (p.contains(key)) r.images.push_back(DecodeBase64(p[key].value("data", "")));
+        if (p.contains(key)) r.images.push_back(Base64Decode(p[key].value("data", "")).value_or(""));
     }
   }
   for (const char* cfg_key : {"generationConfig", "generation_config"}) {

@@ -1,6 +1,7 @@
 // The simulated teacher's eyes: segmentation, shape classification and
 // text matching. The reply side (tasks, families, noise) is sim_reply.cc.
 #include "sim_vision.h"
+#include "text_util.h"
 
 #include <algorithm>
 #include <cctype>
@@ -165,11 +166,6 @@ double HullArea(const std::vector<uint8_t>& mask, int w, int h) {
 
 bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 }  // namespace
 
@@ -359,7 +355,7 @@ std::vector<Mention> FindMentions(std::string_view text) {
     }
     size_t j = i;
     while (j < text.size() && IsWordChar(text[j])) ++j;
-    words.push_back({i, j, Lower(text.substr(i, j - i))});
+    words.push_back({i, j, AsciiLower(text.substr(i, j - i))});
     i = j;
   }
   std::vector<Mention> out;
@@ -397,7 +393,7 @@ std::string CleanCaption(std::string_view caption) {
       "in this image there are", "here we can see", "we can also see", "we can see",
       "there is also", "there are also", "there is", "there are", "in this image", "in this picture"};
   std::string text(caption);
-  std::string lower = Lower(text);
+  std::string lower = AsciiLower(text);
   for (const char* a : kArtefacts) {
     std::string_view art(a);
     size_t pos = 0;

@@ -35,21 +35,15 @@ void Mount(Schema& s, const std::string& prefix, const std::vector<SpecField>& l
   }
 }
 
-SpecField MakeField(std::string key, FieldType type, std::string def, std::string help,
-                    bool required = false) {
-  SpecField f;
-  f.key = std::move(key);
-  f.type = type;
-  f.default_yaml = std::move(def);
-  f.help = std::move(help);
-  f.required = required;
+SpecField Required(SpecField f) {
+  f.required = true;
   return f;
 }
 
 std::vector<SpecField> TopLevelFields() {
   std::vector<SpecField> v;
-  v.push_back(MakeField("results_dir", FieldType::kString, "\"\"",
-               "output root; all run state (checkpoints, outputs, summary) lives here", true));
+  v.push_back(Required(MakeField("results_dir", FieldType::kString, "\"\"",
+               "output root; all run state (checkpoints, outputs, summary) lives here")));
   SpecField type = MakeField("autolabel_type", FieldType::kString, "\"image_grounding\"",
                                    "pipeline to run", true);
   type.choices = {kImageGrounding, kRegionCaption};
@@ -486,6 +480,18 @@ std::string Spec::DefaultYaml(const std::string& pipeline) {
              "# overridden in dot notation, e.g. {}.workflow.max_workers=16.\n",
              pipeline, pipeline) +
          EmitNested(items, true);
+}
+
+SpecField MakeField(std::string key, FieldType type, std::string default_yaml, std::string help,
+                    double min, double max) {
+  SpecField f;
+  f.key = std::move(key);
+  f.type = type;
+  f.default_yaml = std::move(default_yaml);
+  f.help = std::move(help);
+  f.min = min;
+  f.max = max;
+  return f;
 }
 
 }  // namespace groundcap

@@ -32,6 +32,10 @@ struct SpecField {
   double max = 1e300;         ///< numeric upper bound
 };
 
+/// Builds a field; set `required`, `secret` or `choices` on the result.
+SpecField MakeField(std::string key, FieldType type, std::string default_yaml, std::string help,
+                    double min = -1e300, double max = 1e300);
+
 // Field lists, each provided by the module that reads them. Keys are
 // relative to a pipeline block ("image_grounding." or "region_caption."):
 // Workflow, Teacher and ImagePrep lists are mounted under both blocks,

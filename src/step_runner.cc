@@ -21,19 +21,6 @@
 
 namespace groundcap {
 
-namespace {
-SpecField MakeField(std::string key, FieldType type, std::string def, std::string help,
-                    bool required = false) {
-  SpecField f;
-  f.key = std::move(key);
-  f.type = type;
-  f.default_yaml = std::move(def);
-  f.help = std::move(help);
-  f.required = required;
-  return f;
-}
-
-}  // namespace
 
 std::vector<SpecField> WorkflowSpecFields() {
   std::vector<SpecField> v;
@@ -50,7 +37,8 @@ std::vector<SpecField> WorkflowSpecFields() {
                           "fail a sample that takes longer than this many seconds (0 = no limit)");
   d.min = 0;
   v.push_back(d);
-  v.push_back(MakeField("data.input_jsonl", FieldType::kString, "\"\"", "input JSONL, one record per line", true));
+  v.push_back(MakeField("data.input_jsonl", FieldType::kString, "\"\"", "input JSONL, one record per line"));
+  v.back().required = true;
   v.push_back(MakeField("data.image_root", FieldType::kString, "\"\"",
                "directory that relative image_path values are resolved against"));
   return v;

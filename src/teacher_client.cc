@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "rate_limit.h"
+#include "text_util.h"
 
 namespace groundcap {
 
@@ -24,12 +25,6 @@ double NowS() {
       .count();
 }
 
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 constexpr size_t kMaxResponseBytes = 64u << 20;
 

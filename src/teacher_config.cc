@@ -14,18 +14,6 @@ namespace groundcap {
 
 namespace {
 
-SpecField Field(std::string key, FieldType type, std::string def, std::string help,
-                double min = -1e300, double max = 1e300) {
-  SpecField f;
-  f.key = std::move(key);
-  f.type = type;
-  f.default_yaml = std::move(def);
-  f.help = std::move(help);
-  f.min = min;
-  f.max = max;
-  return f;
-}
-
 std::string EnvOr(const std::string& value, std::initializer_list<const char*> names) {
   if (!value.empty()) return value;
   for (const char* name : names) {
@@ -39,68 +27,68 @@ std::string EnvOr(const std::string& value, std::initializer_list<const char*> n
 
 std::vector<SpecField> TeacherSpecFields() {
   std::vector<SpecField> v;
-  SpecField backend = Field("vlm.backend", FieldType::kString, "\"gemini\"",
+  SpecField backend = MakeField("vlm.backend", FieldType::kString, "\"gemini\"",
                             "teacher API: gemini (native generateContent) or openai (any "
                             "OpenAI-compatible chat completions server)");
   backend.choices = {"gemini", "openai"};
   v.push_back(backend);
 
-  SpecField gkey = Field("vlm.gemini.api_key", FieldType::kString, "\"\"",
+  SpecField gkey = MakeField("vlm.gemini.api_key", FieldType::kString, "\"\"",
                          "Gemini API key; empty = env GOOGLE_API_KEY or GEMINI_API_KEY");
   gkey.secret = true;
   v.push_back(gkey);
-  v.push_back(Field("vlm.gemini.model", FieldType::kString, "\"gemini-3.1-flash-lite-preview\"",
+  v.push_back(MakeField("vlm.gemini.model", FieldType::kString, "\"gemini-3.1-flash-lite-preview\"",
                     "Gemini model name"));
-  v.push_back(Field("vlm.gemini.base_url", FieldType::kString,
+  v.push_back(MakeField("vlm.gemini.base_url", FieldType::kString,
                     "\"https://generativelanguage.googleapis.com\"",
                     "API root (point at a proxy or `groundcap serve-sim` for tests)"));
-  v.push_back(Field("vlm.gemini.api_version", FieldType::kString, "\"v1beta\"",
+  v.push_back(MakeField("vlm.gemini.api_version", FieldType::kString, "\"v1beta\"",
                     "API version path segment: v1beta, v1 or v1alpha"));
-  SpecField media = Field("vlm.gemini.media_resolution", FieldType::kString,
+  SpecField media = MakeField("vlm.gemini.media_resolution", FieldType::kString,
                           "\"MEDIA_RESOLUTION_HIGH\"",
                           "image token budget, sent for images (TAO ignores it); \"\" = not sent");
   media.choices = {"", "MEDIA_RESOLUTION_UNSPECIFIED", "MEDIA_RESOLUTION_LOW",
                    "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH"};
   v.push_back(media);
-  v.push_back(Field("vlm.gemini.temperature", FieldType::kFloat, "0.3", "sampling temperature", 0, 2));
-  v.push_back(Field("vlm.gemini.max_output_tokens", FieldType::kInt, "8192",
+  v.push_back(MakeField("vlm.gemini.temperature", FieldType::kFloat, "0.3", "sampling temperature", 0, 2));
+  v.push_back(MakeField("vlm.gemini.max_output_tokens", FieldType::kInt, "8192",
                     "maxOutputTokens (thinking tokens count against it)", 1, 1e7));
-  v.push_back(Field("vlm.gemini.timeout", FieldType::kFloat, "120",
+  v.push_back(MakeField("vlm.gemini.timeout", FieldType::kFloat, "120",
                     "seconds per HTTP request (TAO stores and ignores it; we apply it)", 0.001, 86400));
-  v.push_back(Field("vlm.gemini.thinking_budget", FieldType::kInt, "-1",
+  v.push_back(MakeField("vlm.gemini.thinking_budget", FieldType::kInt, "-1",
                     "thinkingConfig.thinkingBudget: -1 = model default (not sent), 0 = off "
                     "(2.5 Flash; Pro cannot disable)", -1, 1e7));
-  v.push_back(Field("vlm.gemini.structured_output", FieldType::kBool, "true",
+  v.push_back(MakeField("vlm.gemini.structured_output", FieldType::kBool, "true",
                     "send responseMimeType application/json + responseSchema"));
 
-  SpecField okey = Field("vlm.openai.api_key", FieldType::kString, "\"\"",
+  SpecField okey = MakeField("vlm.openai.api_key", FieldType::kString, "\"\"",
                          "Bearer key; empty = env OPENAI_API_KEY; vLLM accepts any value");
   okey.secret = true;
   v.push_back(okey);
-  v.push_back(Field("vlm.openai.base_url", FieldType::kString, "\"\"",
+  v.push_back(MakeField("vlm.openai.base_url", FieldType::kString, "\"\"",
                     "e.g. http://host:8000/v1 (without /chat/completions)"));
-  v.push_back(Field("vlm.openai.model_name", FieldType::kString, "\"\"",
+  v.push_back(MakeField("vlm.openai.model_name", FieldType::kString, "\"\"",
                     "model name (vLLM: --served-model-name)"));
-  v.push_back(Field("vlm.openai.temperature", FieldType::kFloat, "0.7",
+  v.push_back(MakeField("vlm.openai.temperature", FieldType::kFloat, "0.7",
                     "sampling temperature (TAO default; 0.2-0.3 advised for grounding)", 0, 2));
-  v.push_back(Field("vlm.openai.top_p", FieldType::kFloat, "-1", "top_p; -1 = not sent", -1, 1));
-  v.push_back(Field("vlm.openai.max_tokens", FieldType::kInt, "4096", "max_tokens", 1, 1e7));
-  v.push_back(Field("vlm.openai.seed", FieldType::kInt, "-1", "sampling seed; -1 = not sent", -1, 9.2e18));
-  v.push_back(Field("vlm.openai.timeout", FieldType::kFloat, "60", "seconds per HTTP request", 0.001, 86400));
-  v.push_back(Field("vlm.openai.structured_output", FieldType::kBool, "true",
+  v.push_back(MakeField("vlm.openai.top_p", FieldType::kFloat, "-1", "top_p; -1 = not sent", -1, 1));
+  v.push_back(MakeField("vlm.openai.max_tokens", FieldType::kInt, "4096", "max_tokens", 1, 1e7));
+  v.push_back(MakeField("vlm.openai.seed", FieldType::kInt, "-1", "sampling seed; -1 = not sent", -1, 9.2e18));
+  v.push_back(MakeField("vlm.openai.timeout", FieldType::kFloat, "60", "seconds per HTTP request", 0.001, 86400));
+  v.push_back(MakeField("vlm.openai.structured_output", FieldType::kBool, "true",
                     "send response_format json_schema (switch off for servers that reject it)"));
-  v.push_back(Field("vlm.openai.extra_body", FieldType::kObject, "{}",
+  v.push_back(MakeField("vlm.openai.extra_body", FieldType::kObject, "{}",
                     "fields merged verbatim into the request body, e.g. {skip_special_tokens: false}"));
 
-  v.push_back(Field("vlm.rate_limit.requests_per_minute", FieldType::kFloat, "0",
+  v.push_back(MakeField("vlm.rate_limit.requests_per_minute", FieldType::kFloat, "0",
                     "client-side request limit shared by all workers; 0 = none", 0, 1e9));
-  v.push_back(Field("vlm.rate_limit.tokens_per_minute", FieldType::kFloat, "0",
+  v.push_back(MakeField("vlm.rate_limit.tokens_per_minute", FieldType::kFloat, "0",
                     "client-side token limit (estimated input + max output); 0 = none", 0, 1e12));
-  v.push_back(Field("vlm.retry.max_attempts", FieldType::kInt, "5",
+  v.push_back(MakeField("vlm.retry.max_attempts", FieldType::kInt, "5",
                     "HTTP attempts per request for retryable errors (429, 5xx, timeouts)", 1, 100));
-  v.push_back(Field("vlm.retry.initial_backoff_s", FieldType::kFloat, "2",
+  v.push_back(MakeField("vlm.retry.initial_backoff_s", FieldType::kFloat, "2",
                     "first retry delay; doubles each retry, with jitter", 0, 3600));
-  v.push_back(Field("vlm.retry.max_backoff_s", FieldType::kFloat, "60",
+  v.push_back(MakeField("vlm.retry.max_backoff_s", FieldType::kFloat, "60",
                     "cap on a retry delay (also on Retry-After / retryDelay)", 0, 3600));
   return v;
 }
