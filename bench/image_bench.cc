@@ -91,7 +91,7 @@ RgbImage Synthesize(int width, int height) {
     }
   }
   for (size_t i = 0; i < img.pixels.size(); ++i) {
-    int noise = static_cast<int>(rng.Next() % 13) - 6;  // +-6 grey levels
+    int noise = static_cast<int>(rng.Next() % 21) - 10;  // +-10 grey levels
     img.pixels[i] = Clamp8(img.pixels[i] + noise);
   }
   return img;
@@ -132,6 +132,7 @@ int RunCase(const std::string& path, int reps, int iters) {
   options.encoding = "jpeg";
   options.jpeg_quality = kSendQuality;
 
+  long baseline_rss_kib = PeakRssKib();  // libraries mapped, libvips initialised, no pixels yet
   auto info = ProbeImage(path);
   if (!info) {
     std::fprintf(stderr, "%s\n", info.error().message.c_str());
@@ -175,9 +176,10 @@ int RunCase(const std::string& path, int reps, int iters) {
   for (double v : rates) all += (all.empty() ? "" : ",") + std::to_string(v);
   std::printf(
       "groundcap case=%s src=%dx%d sent=%dx%d out_bytes=%zu reps=%d iters=%d "
-      "img_per_s=%.3f all=%s peak_rss_kib=%ld sink=%zu\n",
+      "img_per_s=%.3f all=%s peak_rss_kib=%ld baseline_rss_kib=%ld sink=%zu\n",
       fs::path(path).filename().c_str(), info->upright.width, info->upright.height, sent.width,
-      sent.height, jpeg_bytes, reps, iters, median, all.c_str(), PeakRssKib(), sink);
+      sent.height, jpeg_bytes, reps, iters, median, all.c_str(), PeakRssKib(), baseline_rss_kib,
+      sink);
   return 0;
 }
 

@@ -70,6 +70,7 @@ def main():
     args = ap.parse_args()
     resample = Image.LANCZOS if args.filter == "lanczos" else Image.BICUBIC
 
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # interpreter + PIL imported
     with Image.open(args.case) as probe:
         src = probe.size
     iters = args.iters or (4 if src[0] * src[1] > 4_000_000 else 20)
@@ -87,7 +88,7 @@ def main():
         f"pil case={os.path.basename(args.case)} src={src[0]}x{src[1]} "
         f"sent={sent[0]}x{sent[1]} out_bytes={out_bytes} reps={len(rates)} iters={iters} "
         f"img_per_s={statistics.median(rates):.3f} "
-        f"all={','.join(f'{r:.3f}' for r in rates)} peak_rss_kib={peak} "
+        f"all={','.join(f'{r:.3f}' for r in rates)} peak_rss_kib={peak} baseline_rss_kib={baseline} "
         f"filter={args.filter} sink={sink}"
     )
 

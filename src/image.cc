@@ -231,7 +231,8 @@ int JpegShrinkFactor(Size stored, Size target_stored) {
   return 1;
 }
 
-/// Downscales a JPEG to the upright `target`: DCT-scaled sequential decode,
+/// Downscales (or just re-encodes, at shrink 1) a JPEG to the upright
+/// `target`: DCT-scaled sequential decode,
 /// lanczos3 resize of the stored grid, then EXIF rotation of the small
 /// result (which needs random access, hence the copy to memory, as vips
 /// thumbnail does).
@@ -361,10 +362,10 @@ Result<PreparedImage> PrepareForTeacher(const std::string& path, const PrepareOp
   Size target = PreparedSize(out.original.upright, options);
   try {
     VImage image;
-    if (target == out.original.upright) {
-      image = ResizeExact(ToRgb8(header->autorot()), target);
-    } else if (out.original.format == "jpeg") {
+    if (out.original.format == "jpeg") {
       image = ShrinkJpeg(path, out.original, target);
+    } else if (target == out.original.upright) {
+      image = ResizeExact(ToRgb8(header->autorot()), target);
     } else {
       // thumbnail shrinks on load where the decoder can (WebP), streams, and
       // rotates after shrinking. The target box is of the upright image;

@@ -25,6 +25,7 @@
 #include "spec.h"
 #include "step.h"
 #include "teacher.h"
+#include "region_reply.h"
 
 namespace groundcap {
 
@@ -33,7 +34,9 @@ enum class ProposalSource { kContours, kNone };
 
 /// Everything the step needs, resolved from the spec (or built by tests).
 struct RegionCaptionOptions {
-  std::string results_dir;        ///< marked images go to results_dir/region_caption_marks/; outputs name them relative to results_dir
+  /// Marked images go to results_dir/region_caption_marks/; output records
+  /// name them relative to results_dir (the folder can be moved as a whole).
+  std::string results_dir;
   std::string image_root;         ///< prefix for relative image paths ("" = as given)
   std::string image_key = "image";
   std::string bbox_key = "bbox";
@@ -70,34 +73,6 @@ std::string StructuredRegionPrompt(const std::vector<int>& ids,
                                    const std::vector<std::array<int, 4>>& grid, int total,
                                    bool crops);
 
-/// {"regions":[{"region_id": int, "caption": string}]} as a JSON schema.
-nlohmann::json RegionReplySchema();
-
-/// Captions read from one reply.
-struct RegionReply {
-  std::map<int, std::string> captions;  ///< by region id, for every id found
-  std::vector<int> extra_ids;           ///< ids found but not asked for
-  std::vector<std::string> repairs;     ///< JSON repairs applied
-};
-
-/// Parses a structured reply (also tolerates a bare list of entries, an
-/// {"<id>": caption} map, ids written "3", "[3]" or "Region 3", and
-/// "description"/"text" for "caption"). kParse when no entry can be read.
-Result<RegionReply> ParseRegionReply(std::string_view text, const std::vector<int>& asked);
-
-/// Words a teacher may use for the colour of region `number`'s drawn mark
-/// (MarkColor in draw.h), lower case, e.g. 6 -> {"purple", "violet"}.
-std::vector<std::string> MarkColorNames(int number);
-
-/// True when a caption describes the drawn mark instead of the content: the
-/// outline, box, frame, border, rectangle, label, number or bounding box
-/// ("the green box", "a thin red outline", "the label [2]", "a box drawn
-/// around nothing"). Object descriptions that merely share a colour or a
-/// shape word pass ("a red square", "a blue box-shaped gift", "a red box full
-/// of apples"). `region_id` (1-based, as drawn) narrows colour matches to the
-/// colour of that region's own mark and number matches to its own label;
-/// 0 = unknown region, any mark colour or label counts.
-bool DescribesMark(std::string_view caption, int region_id = 0);
 
 }  // namespace groundcap
 
