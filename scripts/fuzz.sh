@@ -20,7 +20,7 @@ FLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 
 # target -> the sources it needs besides itself
 declare -A DEPS=(
-  [box_format_fuzz]="src/box_format.cc src/box_tags.cc src/box_json.cc src/json_repair.cc src/error.cc"
+  [box_format_fuzz]="src/box_format.cc src/box_tags.cc src/box_json.cc src/json_repair.cc src/text_util.cc src/error.cc"
 )
 
 status=0
