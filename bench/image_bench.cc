@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "image.h"
+#include "jsonl.h"
 
 namespace fs = std::filesystem;
 using namespace groundcap;

@@ -74,6 +74,12 @@ void PrintSummary(const nlohmann::json& j, bool stopped, const std::string& stop
                stopped ? fmt::format("\nSTOPPED ({}): re-run the same command to resume", stop_reason).c_str() : "");
 }
 
+/// Run-level files: failing to write one is fatal for the run.
+void WriteOrThrow(const std::string& path, const std::string& text) {
+  Result<bool> written = WriteFileAtomic(path, text);
+  if (!written) throw SetupError(written.error().message);
+}
+
 }  // namespace
 
 int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& overrides) {
@@ -86,7 +92,7 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   std::error_code ec;
   std::filesystem::create_directories(results_dir, ec);
   if (ec) throw SetupError(fmt::format("cannot create results_dir {}: {}", results_dir, ec.message()));
-  WriteFileAtomic(results_dir + "/spec.yaml", spec.ResolvedYaml(true));
+  WriteOrThrow(results_dir + "/spec.yaml", spec.ResolvedYaml(true));
   std::filesystem::remove(results_dir + "/rejects.jsonl", ec);
 
   std::unique_ptr<Teacher> teacher = MakeTeacher(spec, spec.pipeline());
@@ -119,7 +125,7 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   summary["pipeline"] = spec.pipeline();
   summary["stopped"] = stopped;
   if (stopped) summary["stop_reason"] = stop_reason;
-  WriteFileAtomic(results_dir + "/run_summary.json", summary.dump(2) + "\n");
+  WriteOrThrow(results_dir + "/run_summary.json", summary.dump(2) + "\n");
   PrintSummary(summary, stopped, stop_reason);
   if (stopped) return kExitStopped;
   return summary.value("failed", 0) > 0 ? kExitSomeFailed : kExitOk;

@@ -96,8 +96,6 @@ std::string Base64Encode(const std::string& bytes);
 /// Strict decode; nullopt-like error on bad input.
 Result<std::string> Base64Decode(const std::string& text);
 
-/// Writes `bytes` to `path` via a temporary file + rename (atomic on POSIX).
-Result<bool> WriteFileAtomic(const std::string& path, const std::string& bytes);
 
 /// Process-wide libvips setup; call once from main before threads start.
 void InitImageLibrary(const char* argv0);

@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include <fmt/core.h>
 
@@ -151,10 +154,38 @@ void AtomicFileWriter::Commit() {
   }
 }
 
-void WriteFileAtomic(const std::string& path, std::string_view content) {
-  AtomicFileWriter w(path);
-  w.Write(content);
-  w.Commit();
+Result<bool> WriteFileAtomic(const std::string& path, std::string_view bytes) {
+  static std::atomic<unsigned> counter{0};
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                    std::to_string(counter.fetch_add(1));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail(ErrorKind::kInternal, fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Fail(ErrorKind::kInternal, fmt::format("cannot write {}: {}", path, why));
+    }
+    done += static_cast<size_t>(n);
+  }
+  bool synced = ::fsync(fd) == 0;
+  int sync_errno = errno;
+  bool closed = ::close(fd) == 0;
+  if (!synced || !closed) {
+    std::string why = std::strerror(synced ? errno : sync_errno);
+    ::unlink(tmp.c_str());
+    return Fail(ErrorKind::kInternal, fmt::format("cannot write {}: {}", path, why));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return Fail(ErrorKind::kInternal, fmt::format("cannot rename into place {}: {}", path, why));
+  }
+  return true;
 }
 
 void CopyFileAtomic(const std::string& from, const std::string& to) {

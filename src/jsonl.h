@@ -83,8 +83,10 @@ class AtomicFileWriter {
   std::FILE* file_ = nullptr;
 };
 
-/// Writes `content` to `path` atomically (AtomicFileWriter).
-void WriteFileAtomic(const std::string& path, std::string_view content);
+/// Writes `bytes` to `path` atomically: a uniquely named temporary in the
+/// same directory, fsync, rename. Safe from several threads at once. A
+/// failure is a value (kind kInternal) so per-sample writers can record it.
+Result<bool> WriteFileAtomic(const std::string& path, std::string_view bytes);
 /// Copies `from` to `to` atomically (AtomicFileWriter).
 void CopyFileAtomic(const std::string& from, const std::string& to);
 

@@ -111,10 +111,30 @@ TEST(JsonlTest, AtomicWriterReplacesOnlyOnCommit) {
   std::string s1((std::istreambuf_iterator<char>(in1)), {});
   EXPECT_EQ(s1, "old");
   EXPECT_FALSE(std::filesystem::exists(p + ".tmp"));
-  WriteFileAtomic(p, "new");
+  ASSERT_TRUE(WriteFileAtomic(p, "new"));
   std::ifstream in2(p);
   std::string s2((std::istreambuf_iterator<char>(in2)), {});
   EXPECT_EQ(s2, "new");
+}
+
+TEST(JsonlTest, WriteFileAtomicReplacesAndLeavesNoTemporaries) {
+  std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "groundcap_write_atomic";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "out.bin").string();
+  ASSERT_TRUE(WriteFileAtomic(path, "first"));
+  ASSERT_TRUE(WriteFileAtomic(path, "second"));
+  std::ifstream in(path);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "second");
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1);
+  Result<bool> bad = WriteFileAtomic((dir / "no_such_dir" / "x").string(), "x");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().kind, ErrorKind::kInternal);
+  EXPECT_NE(bad.error().message.find("no_such_dir"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "pipeline.h"
 #include "proposals.h"
 #include "text_util.h"
+#include "jsonl.h"
 
 namespace groundcap {
 

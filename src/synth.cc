@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "error.h"
 #include "rng.h"
+#include "jsonl.h"
 
 namespace groundcap {
 namespace {
