@@ -73,7 +73,7 @@ int RunCli(int argc, char** argv) {
   // synth
   SynthOptions sy;
   CLI::App* synth = app.add_subcommand(
-      "synth", "Write synthetic scenes with ground truth: images, input.jsonl, truth.jsonl.");
+      "synth", "Write synthetic scenes with ground truth: images/, input.jsonl (captions),\ntruth.jsonl (boxes, colours, shapes) and regions.jsonl (region-caption input).");
   synth->add_option("--out", sy.out, "output directory")->required();
   synth->add_option("--count", sy.count, "number of images")->capture_default_str();
   synth->add_option("--seed", sy.seed, "random seed")->capture_default_str();

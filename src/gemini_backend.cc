@@ -8,19 +8,9 @@ namespace groundcap {
 
 namespace {
 
-std::string TrimSlash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
-}
-
-int64_t Int(const nlohmann::json& obj, const char* key) {
-  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return 0;
-  return obj[key].get<int64_t>();
 }
 
 class GeminiBackend : public Backend {
@@ -63,7 +53,7 @@ class GeminiBackend : public Backend {
 }  // namespace
 
 std::string GeminiUrl(const GeminiOptions& options) {
-  return TrimSlash(options.base_url) + "/" + options.api_version + "/models/" + options.model +
+  return TrimTrailingSlashes(options.base_url) + "/" + options.api_version + "/models/" + options.model +
          ":generateContent";
 }
 
@@ -155,9 +145,9 @@ TeacherReply ParseGeminiReply(std::string_view body) {
   try {
     if (j.contains("usageMetadata")) {
       const nlohmann::json& u = j["usageMetadata"];
-      reply.usage.input_tokens = Int(u, "promptTokenCount");
-      reply.usage.output_tokens = Int(u, "candidatesTokenCount");
-      reply.usage.thinking_tokens = Int(u, "thoughtsTokenCount");
+      reply.usage.input_tokens = JsonInt(u, "promptTokenCount");
+      reply.usage.output_tokens = JsonInt(u, "candidatesTokenCount");
+      reply.usage.thinking_tokens = JsonInt(u, "thoughtsTokenCount");
     }
     if (!j.contains("candidates") || !j["candidates"].is_array() || j["candidates"].empty()) {
       std::string block;

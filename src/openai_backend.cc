@@ -8,11 +8,6 @@ namespace groundcap {
 
 namespace {
 
-std::string TrimSlash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
 /// message.content may be a string, null, or an array of {type:text,text}.
 std::string ContentText(const nlohmann::json& content) {
   if (content.is_string()) return content.get<std::string>();
@@ -25,18 +20,13 @@ std::string ContentText(const nlohmann::json& content) {
   return out;
 }
 
-int64_t Int(const nlohmann::json& obj, const char* key) {
-  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return 0;
-  return obj[key].get<int64_t>();
-}
-
 class OpenAiBackend : public Backend {
  public:
   explicit OpenAiBackend(OpenAiOptions options) : options_(std::move(options)) {}
   std::string Name() const override { return "openai"; }
   HttpPost Build(const TeacherRequest& request) const override {
     HttpPost post;
-    post.url = TrimSlash(options_.base_url) + "/chat/completions";
+    post.url = TrimTrailingSlashes(options_.base_url) + "/chat/completions";
     post.headers = {"Content-Type: application/json", "Accept: application/json", "Expect:"};
     if (!options_.api_key.empty()) post.headers.push_back("Authorization: Bearer " + options_.api_key);
     post.body = BuildOpenAiBody(options_, request).dump();
@@ -121,10 +111,10 @@ TeacherReply ParseOpenAiReply(std::string_view body) {
   try {
     if (j.contains("usage") && j["usage"].is_object()) {
       const nlohmann::json& u = j["usage"];
-      reply.usage.input_tokens = Int(u, "prompt_tokens");
-      reply.usage.output_tokens = Int(u, "completion_tokens");
+      reply.usage.input_tokens = JsonInt(u, "prompt_tokens");
+      reply.usage.output_tokens = JsonInt(u, "completion_tokens");
       if (u.contains("completion_tokens_details"))
-        reply.usage.thinking_tokens = Int(u["completion_tokens_details"], "reasoning_tokens");
+        reply.usage.thinking_tokens = JsonInt(u["completion_tokens_details"], "reasoning_tokens");
     }
     if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) {
       reply.error = Error::Make(ErrorKind::kEmptyReply, "reply has no choices");

@@ -500,4 +500,14 @@ void CheckReplyContent(TeacherReply& reply) {
   }
 }
 
+std::string TrimTrailingSlashes(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+int64_t JsonInt(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return 0;
+  return obj[key].get<int64_t>();
+}
+
 }  // namespace groundcap

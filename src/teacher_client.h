@@ -43,6 +43,13 @@ class Backend {
   virtual double EstimateTokens(const TeacherRequest& request) const = 0;
 };
 
+/// Helpers shared by the backends' request builders and reply parsers.
+/// `url` without trailing slashes (base URLs are joined with a path).
+std::string TrimTrailingSlashes(std::string url);
+/// obj[key] as an integer; 0 when obj is not an object or the field is
+/// missing or not a number (servers omit usage fields freely).
+int64_t JsonInt(const nlohmann::json& obj, const char* key);
+
 /// Options of the client loop (vlm.rate_limit.*, vlm.retry.*, timeouts).
 struct TeacherClientOptions {
   int max_in_flight = 4;             ///< transfers on the wire at once
