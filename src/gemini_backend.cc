@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "jsonl.h"
 #include "retry.h"
 
 namespace groundcap {
@@ -22,7 +23,8 @@ class GeminiBackend : public Backend {
     post.url = GeminiUrl(options_);
     post.headers = {"Content-Type: application/json", "Accept: application/json", "Expect:"};
     if (!options_.api_key.empty()) post.headers.push_back("x-goog-api-key: " + options_.api_key);
-    post.body = BuildGeminiBody(options_, request).dump();
+    // Tolerates invalid UTF-8 in prompts (plain dump() would throw out of Submit).
+    post.body = DumpJsonLine(BuildGeminiBody(options_, request));
     return post;
   }
   TeacherReply ParseOk(std::string_view body) const override { return ParseGeminiReply(body); }

@@ -61,6 +61,16 @@ TEST(GeminiBackend, UrlAndKeyOnlyInHeader) {
   EXPECT_EQ(MakeGeminiBackend(o)->Fingerprint().find("AIza-secret"), std::string::npos);
 }
 
+TEST(GeminiBackend, BuildReplacesInvalidUtf8InsteadOfThrowing) {
+  TeacherRequest r;
+  r.system = "\xff";
+  r.prompt = "caf\xc3";  // cut in the middle of a UTF-8 sequence
+  HttpPost post;
+  ASSERT_NO_THROW(post = MakeGeminiBackend(GeminiOptions{})->Build(r));
+  EXPECT_NE(post.body.find("caf\xef\xbf\xbd"), std::string::npos);  // U+FFFD
+  EXPECT_FALSE(nlohmann::json::parse(post.body, nullptr, false).is_discarded());
+}
+
 TEST(GeminiBackend, ThoughtPartsSeparated) {
   TeacherReply r = ParseGeminiReply(R"({"candidates":[{"content":{"role":"model","parts":[
       {"text":"thinking about mugs","thought":true},{"text":"[{\"box_2d\":[1,2,3,4]"},{"text":"}]"}]},

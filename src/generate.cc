@@ -125,7 +125,9 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   summary["pipeline"] = spec.pipeline();
   summary["stopped"] = stopped;
   if (stopped) summary["stop_reason"] = stop_reason;
-  WriteOrThrow(results_dir + "/run_summary.json", summary.dump(2) + "\n");
+  // stop_reason can quote a server's message: never throw on invalid UTF-8.
+  WriteOrThrow(results_dir + "/run_summary.json",
+               summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   PrintSummary(summary, stopped, stop_reason);
   if (stopped) return kExitStopped;
   return summary.value("failed", 0) > 0 ? kExitSomeFailed : kExitOk;

@@ -57,6 +57,12 @@ std::string LastWord(const std::string& text) {
   return w;
 }
 
+/// Every PrepareOptions field that changes the image sent (and so the reply).
+std::string PrepareFingerprint(const PrepareOptions& p) {
+  return fmt::format("resize={}|max_px={}|min_px={}|factor={}|upscale={}|enc={}:{}",
+                     static_cast<int>(p.resize), p.max_pixels, p.min_pixels, p.factor,
+                     p.allow_upscale, p.encoding, p.jpeg_quality);
+}
 
 Error ReplyError(const TeacherReply& reply) {
   return reply.error ? *reply.error : Error::Make(ErrorKind::kInternal, "reply without error");
@@ -76,10 +82,9 @@ class ExpressionExtractionStep : public StepLogic {
   std::string Name() const override { return kExtractionStepName; }
 
   std::string ConfigFingerprint() const override {
-    return fmt::format("{}|extract|prompt={}|schema={}|teacher={}|resize={}|max_px={}|enc={}:{}",
-                       kGroundingPromptVersion, PromptHash(c_.extraction_prompt), c_.use_schema,
-                       c_.teacher_fingerprint, static_cast<int>(c_.prepare.resize),
-                       c_.prepare.max_pixels, c_.prepare.encoding, c_.prepare.jpeg_quality);
+    return fmt::format("{}|extract|prompt={}|schema={}|teacher={}|{}", kGroundingPromptVersion,
+                       PromptHash(c_.extraction_prompt), c_.use_schema, c_.teacher_fingerprint,
+                       PrepareFingerprint(c_.prepare));
   }
 
   std::optional<std::string> ValidateInput(const Json& record) const override {
@@ -254,14 +259,11 @@ class PhraseGroundingStep : public StepLogic {
   std::string Name() const override { return kGroundingStepName; }
 
   std::string ConfigFingerprint() const override {
-    PrepareOptions p = ImageOptions();
-    return fmt::format(
-        "{}|ground|prompt={}|format={}|chunk={}|max={}|min={}|iou={}|teacher={}|resize={}|"
-        "max_px={}|min_px={}|factor={}|enc={}:{}",
-        kGroundingPromptVersion, PromptHash(c_.grounding_prompt), BoxFormatName(c_.box_format),
-        c_.expressions_per_request, c_.max_instances, c_.hygiene.min_size, c_.hygiene.dedupe_iou,
-        c_.teacher_fingerprint, static_cast<int>(p.resize), p.max_pixels, p.min_pixels, p.factor,
-        p.encoding, p.jpeg_quality);
+    return fmt::format("{}|ground|prompt={}|format={}|chunk={}|max={}|min={}|iou={}|teacher={}|{}",
+                       kGroundingPromptVersion, PromptHash(c_.grounding_prompt),
+                       BoxFormatName(c_.box_format), c_.expressions_per_request, c_.max_instances,
+                       c_.hygiene.min_size, c_.hygiene.dedupe_iou, c_.teacher_fingerprint,
+                       PrepareFingerprint(ImageOptions()));
   }
 
   std::optional<std::string> ValidateInput(const Json& record) const override {
@@ -385,21 +387,26 @@ class PhraseGroundingStep : public StepLogic {
     return p;
   }
 
-  /// Index of the expression a box belongs to: by its E<k> label when k is
-  /// in this chunk, else by normalised text within the chunk; -1 if none.
+  /// Index of the expression a box belongs to, within this chunk: the
+  /// expression whose normalised text is the whole label (checked first, so
+  /// that the label "2 dogs" is not read as E2), else the E<k> label, else
+  /// the text after a colon ("E3: the red car" with a wrong index); -1 if none.
   static int MatchExpression(const std::string& label, const std::vector<int>& chunk,
                              const Json& exprs) {
+    const std::string norm = NormalizeText(label);
+    const auto by_text = [&](const std::string& wanted) {
+      for (int j : chunk) {
+        if (!wanted.empty() && NormalizeText(exprs[j]["text"].get<std::string>()) == wanted) {
+          return j;
+        }
+      }
+      return -1;
+    };
+    if (int j = by_text(norm); j >= 0) return j;
     int k = LabelIndex(label);
     if (k >= 0 && std::find(chunk.begin(), chunk.end(), k) != chunk.end()) return k;
-    std::string norm = NormalizeText(label);
-    // "E3: the red car" with a wrong index: compare the text after the colon too.
     size_t colon = label.find(':');
-    std::string after = colon == std::string::npos ? "" : NormalizeText(label.substr(colon + 1));
-    for (int j : chunk) {
-      std::string t = NormalizeText(exprs[j]["text"].get<std::string>());
-      if (!t.empty() && (t == norm || t == after)) return j;
-    }
-    return -1;
+    return colon == std::string::npos ? -1 : by_text(NormalizeText(label.substr(colon + 1)));
   }
 
   Json BuildOutput(const SampleJob& job, const std::vector<std::vector<Box>>& per_expr) const {

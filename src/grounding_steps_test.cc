@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -284,6 +285,21 @@ TEST(GroundingStep1Test, LabelsFallBackToNormalisedTextNeverOnlyExact) {
   EXPECT_TRUE(dropped);
 }
 
+TEST(GroundingStep1Test, LabelTextStartingWithANumberIsNotReadAsAnIndex) {
+  FakeImages images;
+  auto step = MakePhraseGroundingStep(TestConfig(&images, BoxFormat::kGemini));
+  SampleJob job = Job("s3", R"({"image_path": "g.jpg", "caption": "c", "expressions": [
+    {"text": "2 dogs"}, {"text": "a cat"}, {"text": "a ball"}]})");
+  step->Begin(job);
+  StepAction b = step->Continue(job, {Reply(
+      R"([{"label": "2 dogs", "box_2d": [0, 0, 100, 100], "score": 0.7},
+          {"label": "E2", "box_2d": [0, 0, 200, 200], "score": 0.6}])")});
+  ASSERT_TRUE(b.output);
+  EXPECT_EQ((*b.output)["expressions"][0]["instances"].size(), 1u);
+  EXPECT_EQ((*b.output)["expressions"][1]["instances"].size(), 0u);
+  EXPECT_EQ((*b.output)["expressions"][2]["instances"].size(), 1u);
+}
+
 TEST(GroundingStep1Test, MaxInstancesKeepsHighestScores) {
   FakeImages images;
   GroundingConfig c = TestConfig(&images, BoxFormat::kGemini);
@@ -353,6 +369,27 @@ TEST(GroundingStep1Test, FingerprintChangesWithPromptAndFormat) {
   EXPECT_NE(a->ConfigFingerprint(), d->ConfigFingerprint());
   EXPECT_NE(a->ConfigFingerprint().find(kGroundingPromptVersion), std::string::npos);
   EXPECT_EQ(a->ConfigFingerprint(), MakePhraseGroundingStep(TestConfig(&images))->ConfigFingerprint());
+}
+
+TEST(GroundingStepTest, FingerprintsCoverEveryImageOptionThatChangesTheImageSent) {
+  FakeImages images;
+  GroundingConfig base = TestConfig(&images, BoxFormat::kGemini);
+  std::vector<GroundingConfig> changed(3, base);
+  changed[0].prepare.allow_upscale = !base.prepare.allow_upscale;
+  changed[1].prepare.resize = PrepareOptions::Resize::kSmartResize;  // then min_pixels counts
+  changed[2] = changed[1];
+  changed[2].prepare.min_pixels = base.prepare.min_pixels * 2;
+  const std::string s0 = MakeExpressionExtractionStep(base)->ConfigFingerprint();
+  const std::string s1 = MakePhraseGroundingStep(base)->ConfigFingerprint();
+  std::vector<std::string> seen0 = {s0}, seen1 = {s1};
+  for (const GroundingConfig& c : changed) {
+    std::string f0 = MakeExpressionExtractionStep(c)->ConfigFingerprint();
+    std::string f1 = MakePhraseGroundingStep(c)->ConfigFingerprint();
+    EXPECT_EQ(std::count(seen0.begin(), seen0.end(), f0), 0) << f0;
+    EXPECT_EQ(std::count(seen1.begin(), seen1.end(), f1), 0) << f1;
+    seen0.push_back(f0);
+    seen1.push_back(f1);
+  }
 }
 
 // ---------------------------------------------------------------- spec

@@ -101,11 +101,12 @@ void Journal::Load() {
   std::vector<char> buf(1 << 20);
   auto handle_line = [&]() {
     if (!header_seen) {
+      // Compare as JSON values: value<T>() would throw type_error on a foreign file.
       nlohmann::json h = nlohmann::json::parse(line, nullptr, false);
-      if (h.is_discarded() || !h.is_object() || h.value("format", "") != kFormat)
+      if (h.is_discarded() || !h.is_object() || h["format"] != kFormat)
         throw SetupError(fmt::format("{} is not a groundcap journal (bad first line)", path_));
-      if (h.value("version", 0) != kVersion)
-        throw SetupError(fmt::format("{}: unsupported journal version {}", path_, h.value("version", 0)));
+      if (h["version"] != kVersion)
+        throw SetupError(fmt::format("{}: unsupported journal version {}", path_, DumpJsonLine(h["version"])));
       header_seen = true;
       good_end = pos;
       return;

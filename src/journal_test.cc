@@ -119,5 +119,16 @@ TEST(JournalTest, TornHeaderAndForeignFile) {
   EXPECT_THROW(Journal{q}, SetupError);
 }
 
+TEST(JournalTest, HeaderWithWrongTypesIsASetupError) {
+  // value<T>() on these used to throw nlohmann's type_error instead.
+  for (const char* header : {"{\"format\":\"groundcap-journal\",\"version\":\"1\"}\n",
+                             "{\"format\":7,\"version\":1}\n"}) {
+    std::string p = FreshPath("typed_header");
+    std::filesystem::create_directories(std::filesystem::path(p).parent_path());
+    { std::ofstream(p) << header; }
+    EXPECT_THROW(Journal{p}, SetupError) << header;
+  }
+}
+
 }  // namespace
 }  // namespace groundcap

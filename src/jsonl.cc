@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include <fmt/core.h>
@@ -104,11 +105,11 @@ Result<nlohmann::ordered_json> ParseJsonObjectLine(std::string_view text, bool* 
   nlohmann::ordered_json j;
   try {
     j = nlohmann::ordered_json::parse(s);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
     std::string msg = e.what();
-    size_t pos = msg.find("parse error");
+    size_t pos = msg.find("] ");  // drop the "[json.exception.<kind>.<id>] " prefix
     return Fail(ErrorKind::kInvalidInput,
-                "not valid JSON: " + (pos == std::string::npos ? msg : msg.substr(pos)));
+                "not valid JSON: " + (pos == std::string::npos ? msg : msg.substr(pos + 2)));
   }
   if (!j.is_object())
     return Fail(ErrorKind::kInvalidInput, fmt::format("expected a JSON object, got {}", j.type_name()));
@@ -189,13 +190,13 @@ Result<bool> WriteFileAtomic(const std::string& path, std::string_view bytes) {
 }
 
 void CopyFileAtomic(const std::string& from, const std::string& to) {
-  std::FILE* in = std::fopen(from.c_str(), "rb");
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(from.c_str(), "rb"), &std::fclose);
   if (!in) throw SetupError(fmt::format("cannot read {}: {}", from, std::strerror(errno)));
   AtomicFileWriter w(to);
   char buf[1 << 16];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, in)) > 0) w.Write(std::string_view(buf, n));
-  std::fclose(in);
+  while ((n = std::fread(buf, 1, sizeof buf, in.get())) > 0) w.Write(std::string_view(buf, n));
+  if (std::ferror(in.get())) throw SetupError(fmt::format("cannot read {}", from));
   w.Commit();
 }
 

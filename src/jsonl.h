@@ -87,7 +87,7 @@ class AtomicFileWriter {
 /// same directory, fsync, rename. Safe from several threads at once. A
 /// failure is a value (kind kInternal) so per-sample writers can record it.
 Result<bool> WriteFileAtomic(const std::string& path, std::string_view bytes);
-/// Copies `from` to `to` atomically (AtomicFileWriter).
+/// Copies `from` to `to` atomically (AtomicFileWriter). Throws SetupError.
 void CopyFileAtomic(const std::string& from, const std::string& to);
 
 }  // namespace groundcap

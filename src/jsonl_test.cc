@@ -52,6 +52,12 @@ TEST(JsonlTest, MalformedLinesAreErrorsWithReason) {
   EXPECT_NE(arr.error().message.find("expected a JSON object, got array"), std::string::npos);
   EXPECT_FALSE(ParseJsonObjectLine("{} {}"));
   EXPECT_TRUE(ParseJsonObjectLine(" {\"k\": \"v\"} "));
+  // nlohmann throws out_of_range (not parse_error) for this: still a value.
+  auto overflow = ParseJsonObjectLine("{\"x\": 1e999}");
+  ASSERT_FALSE(overflow);
+  EXPECT_EQ(overflow.error().kind, ErrorKind::kInvalidInput);
+  EXPECT_NE(overflow.error().message.find("number overflow"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("not valid JSON: parse error"), std::string::npos);
 }
 
 TEST(JsonlTest, HugeLinesReadOrFlagged) {
@@ -135,6 +141,23 @@ TEST(JsonlTest, WriteFileAtomicReplacesAndLeavesNoTemporaries) {
   EXPECT_EQ(bad.error().kind, ErrorKind::kInternal);
   EXPECT_NE(bad.error().message.find("no_such_dir"), std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+int OpenFds() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+TEST(JsonlTest, CopyFileAtomicFailureLeaksNoDescriptor) {
+  std::string from = TempFile("copy_src.txt", "payload");
+  int before = OpenFds();
+  EXPECT_THROW(CopyFileAtomic(from, testing::TempDir() + "/no_such_dir_x/out.txt"), SetupError);
+  EXPECT_EQ(OpenFds(), before);
+  std::string to = TempFile("copy_dst.txt", "old");
+  CopyFileAtomic(from, to);
+  std::ifstream in(to);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), "payload");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "jsonl.h"
 #include "retry.h"
 
 namespace groundcap {
@@ -29,7 +30,8 @@ class OpenAiBackend : public Backend {
     post.url = TrimTrailingSlashes(options_.base_url) + "/chat/completions";
     post.headers = {"Content-Type: application/json", "Accept: application/json", "Expect:"};
     if (!options_.api_key.empty()) post.headers.push_back("Authorization: Bearer " + options_.api_key);
-    post.body = BuildOpenAiBody(options_, request).dump();
+    // Tolerates invalid UTF-8 in prompts (plain dump() would throw out of Submit).
+    post.body = DumpJsonLine(BuildOpenAiBody(options_, request));
     return post;
   }
   TeacherReply ParseOk(std::string_view body) const override { return ParseOpenAiReply(body); }

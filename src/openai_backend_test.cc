@@ -72,6 +72,18 @@ TEST(OpenAiBackend, HeadersCarryKeyOnlyAsBearer) {
   for (const std::string& h : anon.headers) EXPECT_EQ(h.find("Authorization"), std::string::npos);
 }
 
+TEST(OpenAiBackend, BuildReplacesInvalidUtf8InsteadOfThrowing) {
+  OpenAiOptions o;
+  o.base_url = "http://h/v1";
+  o.model = "m";
+  TeacherRequest r = SampleRequest();
+  r.prompt = "caf\xc3";  // cut in the middle of a UTF-8 sequence
+  HttpPost post;
+  ASSERT_NO_THROW(post = MakeOpenAiBackend(o)->Build(r));
+  EXPECT_NE(post.body.find("caf\xef\xbf\xbd"), std::string::npos);  // U+FFFD
+  EXPECT_FALSE(nlohmann::json::parse(post.body, nullptr, false).is_discarded());
+}
+
 TEST(OpenAiBackend, ParsesContentUsageAndThinkBlocks) {
   TeacherReply r = ParseOpenAiReply(R"({"choices":[{"index":0,"message":{"role":"assistant",
     "content":"<think>look left</think>\n[{\"bbox_2d\":[1,2,3,4]}]"},"finish_reason":"stop"}],

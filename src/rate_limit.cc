@@ -58,6 +58,7 @@ double RateLimiter::TryAcquire(double tokens, double now_s) {
 }
 
 void RateLimiter::Settle(double estimated_tokens, double actual_tokens, double now_s) {
+  if (actual_tokens <= 0) return;  // no usage reported: refunding all would lift the limit
   std::lock_guard<std::mutex> lock(mu_);
   tokens_.Adjust(estimated_tokens - actual_tokens, now_s);
 }

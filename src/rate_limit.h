@@ -45,6 +45,7 @@ class RateLimiter {
   /// in which case the request and its tokens have been taken.
   double TryAcquire(double tokens, double now_s);
   /// Corrects the token charge once the server reported real usage.
+  /// `actual_tokens` <= 0 means the server reported none: the estimate stays.
   void Settle(double estimated_tokens, double actual_tokens, double now_s);
   /// A rate-limit answer: nothing starts before `until_s` (extends only).
   void CoolDown(double until_s);

@@ -38,6 +38,13 @@ TEST(RateLimit, SettleRefundsOverestimates) {
   EXPECT_EQ(r.TryAcquire(100, 0), 0);
 }
 
+TEST(RateLimit, SettleWithoutReportedUsageKeepsTheEstimate) {
+  RateLimiter r(0, 600, 0);  // 10 tokens/s, capacity 600
+  EXPECT_EQ(r.TryAcquire(600, 0), 0);
+  r.Settle(600, 0, 0);  // the server sent no usage: nothing is refunded
+  EXPECT_NEAR(r.TryAcquire(100, 0), 10.0, 1e-9);
+}
+
 TEST(RateLimit, CoolDownBlocksEveryoneUntilItEnds) {
   RateLimiter r(0, 0, 0);
   r.CoolDown(10);

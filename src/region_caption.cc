@@ -171,13 +171,13 @@ Result<bool> RegionCaptionStep::CollectBoxes(const SampleJob& job, const RgbImag
   ValidatedBoxes v;
   if (bb != rec.end() && bb->is_array() && !bb->empty()) {
     st.box_source = "input";
-    st.raw_boxes = nlohmann::json::parse(bb->dump());
+    st.raw_boxes = nlohmann::json(*bb);
     auto r = ValidateBoxes(st.raw_boxes, options_.bbox_format, options_.bbox_units, st.size);
     if (!r) return tl::unexpected(r.error());
     v = std::move(*r);
   } else if (rec.contains("expressions")) {
     st.box_source = "grounding";
-    auto g = BoxesFromGroundingRecord(nlohmann::json::parse(rec.dump()));
+    auto g = BoxesFromGroundingRecord(nlohmann::json(rec));
     if (!g) return tl::unexpected(g.error());
     st.raw_boxes = g->boxes;
     auto r = ValidateBoxes(g->boxes, RegionBoxFormat::kXyxy, RegionBoxUnits::kPixels, st.size);
@@ -368,7 +368,7 @@ StepAction RegionCaptionStep::Continue(SampleJob& job, std::vector<TeacherReply>
 }
 
 StepAction RegionCaptionStep::Finish(SampleJob& job, SampleState& st) const {
-  nlohmann::ordered_json out;
+  nlohmann::ordered_json out = job.record;  // input fields pass through unchanged
   out["image"] = st.image;
   out["width"] = st.size.width;
   out["height"] = st.size.height;
@@ -419,7 +419,6 @@ StepAction RegionCaptionStep::Finish(SampleJob& job, SampleState& st) const {
 
 StepAction RegionCaptionStep::DataflowDone(SampleJob& job, SampleState& st,
                                            const TeacherReply& reply) const {
-  (void)job;
   if (!reply.ok()) return StepAction::Fail(*reply.error);
   std::vector<Box> boxes;
   for (const RegionSlot& s : st.slots) boxes.push_back(s.region.box);
@@ -437,6 +436,10 @@ StepAction RegionCaptionStep::DataflowDone(SampleJob& job, SampleState& st,
   if (!st.rejected.empty()) {
     out["invalid_boxes"] = nlohmann::ordered_json::array();
     for (const RejectedBox& r : st.rejected) out["invalid_boxes"].push_back(nlohmann::ordered_json(r.ToJson()));
+  }
+  // DataFlow's fields first, in its order; other input fields pass through.
+  for (const auto& [key, value] : job.record.items()) {
+    if (!out.contains(key)) out[key] = value;
   }
   return StepAction::Done(std::move(out));
 }

@@ -59,7 +59,7 @@ struct RegionCaptionOptions {
 RegionCaptionOptions RegionCaptionOptionsFromSpec(const Spec& spec);
 
 /// The step itself (MakeRegionCaptionSteps wraps it in a StepPlan). `teacher`
-/// must outlive the step; only its fingerprint and model name are read.
+/// must outlive the step; only its fingerprint is read.
 std::unique_ptr<StepLogic> MakeRegionCaptionLogic(RegionCaptionOptions options,
                                                   const Teacher& teacher);
 

@@ -353,6 +353,9 @@ TEST_F(RegionCaptionE2eTest, ChainsFromGroundingAnnotations) {
   const Json& boxes = out[0];
   EXPECT_EQ(boxes["status"], "ok") << boxes.dump();
   EXPECT_EQ(boxes["box_source"], "grounding");
+  // Input fields pass through: the grounding record's own fields survive.
+  EXPECT_TRUE(boxes.contains("cleaned_caption")) << boxes.dump();
+  EXPECT_TRUE(boxes.contains("expressions")) << boxes.dump();
   ASSERT_EQ(boxes["regions"].size(), 2u);
   EXPECT_EQ(boxes["regions"][0]["expression"], "a red box");
   EXPECT_EQ(boxes["regions"][0]["bbox"].dump(), "[161,119,322,238]");

@@ -349,11 +349,28 @@ TEST(RegionCaptionPureTest, ParsesReplyShapes) {
   r = ParseRegionReply(R"({"[1]": "x", "[2]": "y"})", {1, 2});
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->captions.size(), 2u);
+  r = ParseRegionReply(R"({"regions": {"1": "x", "Region 2": "y"}})", {1, 2});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->captions.at(2), "y");
   r = ParseRegionReply(R"({"regions":[{"region_id":1,"caption":""},{"region_id":1,"caption":"z"}]})", {1});
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->captions.at(1), "z");
   EXPECT_FALSE(ParseRegionReply("no json here", {1}).has_value());
   EXPECT_FALSE(ParseRegionReply(R"({"foo": 3})", {1}).has_value());
+}
+
+TEST(RegionCaptionPureTest, HugeIdsAreNotWrappedOntoRealRegions) {
+  // 4294967297 = 2^32 + 1 would become region 1 if cast to int.
+  auto r = ParseRegionReply(
+      R"({"regions":[{"region_id":4294967297,"caption":"wrapped"},
+                     {"region_id":"Region 4294967298","caption":"wrapped too"},
+                     {"region_id":1e300,"caption":"huge"},
+                     {"region_id":2,"caption":"real"}]})",
+      {1, 2});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->captions.count(1), 0u);
+  EXPECT_EQ(r->captions.at(2), "real");
+  EXPECT_TRUE(r->extra_ids.empty());
 }
 
 TEST(RegionCaptionPureTest, DetectsCaptionsOfTheMark) {

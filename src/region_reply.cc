@@ -16,22 +16,28 @@ namespace groundcap {
 
 namespace {
 
-/// First integer in an id written as 3, "3", "[3]", "Region 3", "<region3>".
+/// Larger ids are not region ids (and would not fit an int).
+constexpr double kMaxId = 1e6;
+
+/// First integer in an id written as 3, "3", "[3]", "Region 3", "<region3>";
+/// nullopt for fractions and ids beyond kMaxId (4294967297 is not region 1).
 std::optional<int> ReadId(const nlohmann::json& j) {
-  if (j.is_number_integer()) return j.get<int>();
+  double d = 0;
   if (j.is_number()) {
-    double d = j.get<double>();
-    if (d == std::floor(d)) return static_cast<int>(d);
+    d = j.get<double>();
+  } else if (j.is_string()) {
+    const std::string s = j.get<std::string>();
+    size_t i = 0;
+    while (i < s.size() && !std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == s.size()) return std::nullopt;
+    for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && d <= kMaxId; ++i) {
+      d = d * 10 + (s[i] - '0');
+    }
+  } else {
     return std::nullopt;
   }
-  if (!j.is_string()) return std::nullopt;
-  const std::string s = j.get<std::string>();
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (std::isdigit(static_cast<unsigned char>(s[i]))) {
-      return std::atoi(s.c_str() + i);
-    }
-  }
-  return std::nullopt;
+  if (!(std::fabs(d) <= kMaxId) || d != std::floor(d)) return std::nullopt;
+  return static_cast<int>(d);
 }
 
 std::optional<std::string> ReadCaption(const nlohmann::json& entry) {
@@ -73,11 +79,13 @@ Result<RegionReply> ParseRegionReply(std::string_view text, const std::vector<in
   if (j.is_array()) {
     list = &j;
   } else if (j.is_object()) {
+    const nlohmann::json* map = &j;  // {"<id>": caption}, also under a "regions" key
     for (const char* key : {"regions", "region_captions", "captions"}) {
       if (j.contains(key) && j[key].is_array()) list = &j[key];
+      if (j.contains(key) && j[key].is_object()) map = &j[key];
     }
     if (list == nullptr) {
-      for (const auto& [k, v] : j.items()) {
+      for (const auto& [k, v] : map->items()) {
         auto id = ReadId(nlohmann::json(k));
         if (id && v.is_string()) entries.emplace_back(*id, v.get<std::string>());
       }

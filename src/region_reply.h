@@ -25,7 +25,8 @@ struct RegionReply {
 };
 
 /// Parses a structured reply (also tolerates a bare list of entries, an
-/// {"<id>": caption} map, ids written "3", "[3]" or "Region 3", and
+/// {"<id>": caption} map, also as the value of "regions", ids written "3",
+/// "[3]" or "Region 3" (ids over a million are not ids), and
 /// "description"/"text" for "caption"). kParse when no entry can be read.
 Result<RegionReply> ParseRegionReply(std::string_view text, const std::vector<int>& asked);
 

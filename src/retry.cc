@@ -185,9 +185,7 @@ Error ClassifyCurlError(int curl_code, std::string_view detail) {
 }
 
 std::optional<double> ParseRetryAfter(std::string_view value, double now_unix_s) {
-  std::string v(value);
-  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
-  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.erase(0, 1);
+  const std::string v(Trim(value));
   if (v.empty()) return std::nullopt;
   char* end = nullptr;
   double s = std::strtod(v.c_str(), &end);

@@ -24,7 +24,7 @@ std::string SafeId(std::string_view raw) {
   bool changed = false;
   for (char c : raw) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
+              c == '.' || c == '_' || c == '-' || c == '~';  // '~': duplicate suffix (Derive)
     out.push_back(ok ? c : '_');
     changed |= !ok;
   }

@@ -71,5 +71,19 @@ TEST(SampleIdTest, UnsafeCharactersAreReplacedAndStayDistinct) {
   EXPECT_EQ(SafeId("\xE4\xB8\xAD\xE6\x96\x87").find('\xE4'), std::string::npos);
 }
 
+TEST(SampleIdTest, DuplicateSuffixSurvivesTheNextStep) {
+  // Step 0 names the second copy of a record "x~2"; step 1 reads that id
+  // back as given and must keep it, or the two steps' outputs disagree.
+  SampleIdDeriver first("image_path");
+  nlohmann::ordered_json rec = {{"image_path", "a/cat.jpg"}, {"caption", "a cat"}};
+  std::string id1 = first.Derive(rec);
+  std::string id2 = first.Derive(rec);
+  ASSERT_EQ(id2, id1 + "~2");
+  SampleIdDeriver next("image_path");
+  nlohmann::ordered_json carried = rec;
+  carried["sample_id"] = id2;
+  EXPECT_EQ(next.Derive(carried), id2);
+}
+
 }  // namespace
 }  // namespace groundcap

@@ -1,6 +1,5 @@
 #include "sim_server.h"
 
-
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -9,11 +8,13 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <thread>
 
 #include "error.h"
 #include "image.h"
+#include "jsonl.h"
 
 namespace groundcap {
 
@@ -59,8 +60,10 @@ void ParseOpenAi(const nlohmann::json& body, SimRequest& r) {
       if (type == "text") {
         r.prompt += p.value("text", "");
       } else if (type == "image_url") {
-        std::string url = p["image_url"].is_string() ? p["image_url"].get<std::string>()
-                                                     : p["image_url"].value("url", "");
+        // const operator[] on a missing key is undefined behaviour: look first.
+        const nlohmann::json iu = p.value("image_url", nlohmann::json());
+        std::string url = iu.is_string() ? iu.get<std::string>()
+                          : iu.is_object() ? iu.value("url", "") : std::string();
         size_t comma = url.find(',');
         r.images.push_back(url.rfind("data:", 0) == 0 && comma != std::string::npos
                                ? Base64Decode(url.substr(comma + 1)).value_or("")
@@ -329,14 +332,18 @@ void SimServer::Impl::Handle(const std::string& api, const httplib::Request& htt
     return;
   }
   if (fault == "length") {
-    reply.text = reply.text.substr(0, reply.text.size() / 2);
+    // Cut at a UTF-8 character boundary, as a real server would.
+    size_t cut = reply.text.size() / 2;
+    while (cut > 0 && (static_cast<unsigned char>(reply.text[cut]) & 0xC0) == 0x80) --cut;
+    reply.text.resize(cut);
     reply.finish = "length";
   } else if (fault == "empty") {
     reply.text.clear();
     reply.thinking.clear();
     reply.finish = "stop";
   }
-  std::string out = gemini ? GeminiEnvelope(req, reply).dump() : OpenAiEnvelope(req, reply, n).dump();
+  // A responder's text may hold invalid UTF-8; plain dump() would throw.
+  std::string out = DumpJsonLine(gemini ? GeminiEnvelope(req, reply) : OpenAiEnvelope(req, reply, n));
   if (fault == "truncate") {
     res.set_content(out.substr(0, out.size() / 2), kJsonType);
   } else if (fault == "drop") {

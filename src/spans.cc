@@ -22,7 +22,13 @@ bool IsEdgePunct(char32_t c) {
 char32_t Lower(char32_t c) {
   if (c >= U'A' && c <= U'Z') return c + 32;
   if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
-  if (c >= 0x100 && c <= 0x17F && c % 2 == 0 && c != 0x130) return c + 1;
+  // Latin Extended-A pairs upper/lower as even/odd, except in 0x139-0x148
+  // and 0x179-0x17E (odd/even: Ł 0x141 / ł 0x142, Ż 0x17B / ż 0x17C).
+  if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) {
+    return c % 2 == 0 && c != 0x130 ? c + 1 : c;
+  }
+  if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return c % 2 == 1 ? c + 1 : c;
+  if (c == 0x178) return 0xFF;  // Ÿ
   if (c >= 0x391 && c <= 0x3A9) return c + 32;
   if (c >= 0x410 && c <= 0x42F) return c + 32;
   if (c >= 0x400 && c <= 0x40F) return c + 80;
@@ -75,6 +81,23 @@ std::u32string NormalizePhrase(const std::u32string& s, bool trim_punct = true) 
 }
 
 using Candidate = std::pair<int64_t, int64_t>;  // [start, end) in original code points
+
+/// Letters and digits of scripts that separate words with spaces (Latin,
+/// Greek, Cyrillic, ...). CJK and other unspaced scripts are excluded, so
+/// every position between two of their characters is a boundary.
+bool IsWordChar(char32_t c) {
+  if (c < 0x80) return (c >= U'0' && c <= U'9') || (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z');
+  return c >= 0xC0 && c < 0x0590 && c != 0xD7 && c != 0xF7;
+}
+
+/// True when `c` neither starts nor ends inside a word of `text`.
+bool OnWordBoundaries(const std::u32string& text, const Candidate& c) {
+  const auto inside = [&](int64_t i) {  // boundary i splits a word
+    return i > 0 && i < static_cast<int64_t>(text.size()) && IsWordChar(text[i - 1]) &&
+           IsWordChar(text[i]);
+  };
+  return !inside(c.first) && !inside(c.second);
+}
 
 std::vector<Candidate> ExactCandidates(const std::u32string& caption, const std::u32string& phrase) {
   std::vector<Candidate> out;
@@ -254,24 +277,36 @@ std::vector<CharSpan> LocateSpans(std::string_view caption, const std::vector<st
   for (const std::string& phrase_utf8 : phrases) {
     std::u32string phrase = DecodeUtf8(phrase_utf8);
     std::u32string nphrase = NormalizePhrase(phrase);
-    // Tiers in order; within a tier the first occurrence not yet claimed.
-    // If every candidate of every tier is claimed, reuse the first one found.
+    // Tiers in order; within a tier the first occurrence not yet claimed,
+    // preferring occurrences on word boundaries ("man" is not the end of
+    // "woman") over the exact and normalized tiers before any other; the
+    // fuzzy tier is computed only when those find nothing. If every
+    // candidate of every tier is claimed, reuse the first one found.
     CharSpan chosen;
     CharSpan fallback;
-    auto consider = [&](const std::vector<Candidate>& cands, SpanMatch tier) {
+    auto consider = [&](const std::vector<Candidate>& cands, SpanMatch tier, bool whole_words) {
       for (const Candidate& c : cands) {
         if (!fallback.found()) fallback = {c.first, c.second, tier};
-        if (!claimed.count(c)) {
+        if (!claimed.count(c) && (!whole_words || OnWordBoundaries(cap, c))) {
           chosen = {c.first, c.second, tier};
           return true;
         }
       }
       return false;
     };
-    if (!phrase.empty() && !consider(ExactCandidates(cap, phrase), SpanMatch::kExact) &&
-        !consider(NormalizedCandidates(norm, NormalizePhrase(phrase, false)), SpanMatch::kNormalized) &&
-        !consider(NormalizedCandidates(norm, nphrase), SpanMatch::kNormalized)) {
-      consider(FuzzyCandidates(norm, nphrase), SpanMatch::kFuzzy);
+    if (!phrase.empty()) {
+      const std::vector<Candidate> tiers[] = {
+          ExactCandidates(cap, phrase), NormalizedCandidates(norm, NormalizePhrase(phrase, false)),
+          NormalizedCandidates(norm, nphrase)};
+      const SpanMatch names[] = {SpanMatch::kExact, SpanMatch::kNormalized, SpanMatch::kNormalized};
+      bool done = false;
+      for (bool whole_words : {true, false}) {
+        for (size_t t = 0; t < 3 && !done; ++t) done = consider(tiers[t], names[t], whole_words);
+      }
+      if (!done) {
+        const std::vector<Candidate> fuzzy = FuzzyCandidates(norm, nphrase);
+        if (!consider(fuzzy, SpanMatch::kFuzzy, true)) consider(fuzzy, SpanMatch::kFuzzy, false);
+      }
     }
     if (!chosen.found()) chosen = fallback;
     if (chosen.found()) claimed.insert({chosen.start, chosen.end});

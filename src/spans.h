@@ -52,9 +52,12 @@ std::string NormalizeText(std::string_view utf8);
 /// Locates each phrase in `caption`, in order: exact match first, then the
 /// normalized match, then a tolerant alignment (edit distance at most a fifth
 /// of the phrase length, so phrases under five code points must match
-/// exactly or normalized). Repeated phrases take successive occurrences: an
-/// occurrence already given to an earlier phrase is skipped while another
-/// one exists. Unlocatable phrases get kNotFound.
+/// exactly or normalized). Occurrences on word boundaries come first ("man"
+/// is found as the word, not inside "woman"; unspaced scripts such as
+/// Chinese have a boundary between any two characters): a whole-word exact
+/// or normalized match beats any match inside a word. Repeated phrases take
+/// successive occurrences: an occurrence already given to an earlier phrase
+/// is skipped while another one exists. Unlocatable phrases get kNotFound.
 std::vector<CharSpan> LocateSpans(std::string_view caption, const std::vector<std::string>& phrases);
 
 }  // namespace groundcap

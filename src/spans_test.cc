@@ -34,6 +34,44 @@ TEST(SpansTest, RepeatedPhrasesTakeSuccessiveOccurrences) {
   EXPECT_TRUE(spans[4].found());
 }
 
+TEST(SpansTest, WholeWordOccurrencesBeatOccurrencesInsideWords) {
+  // "man" first occurs inside "woman"; the span must be the word "man".
+  std::string caption = "A woman and a man sit near the Cat statue; a cat sleeps.";
+  auto spans = LocateSpans(caption, {"man", "cat", "woman"});
+  EXPECT_EQ(At(caption, spans[0]), "man");
+  EXPECT_EQ(spans[0].start, 14);
+  EXPECT_EQ(spans[0].match, SpanMatch::kExact);
+  // "Cat" (normalized) and "cat" (exact) are both whole words: the exact tier wins.
+  EXPECT_EQ(spans[1].start, 45);
+  EXPECT_EQ(spans[2].start, 2);
+  // A case-different whole word beats an exact match inside a word.
+  std::string shout = "The mandolin player is a Man in a hat.";
+  auto s2 = LocateSpans(shout, {"man"});
+  EXPECT_EQ(At(shout, s2[0]), "Man");
+  EXPECT_EQ(s2[0].match, SpanMatch::kNormalized);
+  // With no whole-word occurrence, the match inside a word is still used.
+  auto s3 = LocateSpans("a snowman", {"man"});
+  EXPECT_EQ(s3[0].start, 6);
+  EXPECT_EQ(s3[0].match, SpanMatch::kExact);
+  // Chinese has no spaces: every position is a boundary.
+  std::string zh = "一只黑色的猫";
+  EXPECT_EQ(LocateSpans(zh, {"猫"})[0].start, 5);
+}
+
+TEST(SpansTest, LatinExtendedCaseFoldingPairsTheRightLetters) {
+  // Ł/ł and Ż/ż sit in the odd/even ranges of Latin Extended-A.
+  std::string caption = "Łódź street with a Żuk van";
+  auto spans = LocateSpans(caption, {"łódź street", "żuk van"});
+  EXPECT_EQ(spans[0].start, 0);
+  EXPECT_EQ(spans[0].match, SpanMatch::kNormalized);
+  EXPECT_EQ(spans[1].start, 19);
+  EXPECT_EQ(At(caption, spans[1]), "Żuk van");
+  // ż is not Ž, ł is not Ń.
+  EXPECT_FALSE(LocateSpans("Žaba", {"żaba"})[0].found());
+  EXPECT_FALSE(LocateSpans("Ńza", {"łza"})[0].found());
+  EXPECT_EQ(NormalizeText("ĀŸĹĽ"), "āÿĺľ");
+}
+
 TEST(SpansTest, CaseAndWhitespaceDifferences) {
   std::string caption = "Two  people\nstand by The Fountain.";
   auto spans = LocateSpans(caption, {"two people", "the fountain", "  THE   fountain  "});

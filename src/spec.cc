@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "error.h"
+#include "jsonl.h"
 
 namespace groundcap {
 
@@ -45,7 +46,7 @@ std::vector<SpecField> TopLevelFields() {
   v.push_back(Required(MakeField("results_dir", FieldType::kString, "\"\"",
                "output root; all run state (checkpoints, outputs, summary) lives here")));
   SpecField type = MakeField("autolabel_type", FieldType::kString, "\"image_grounding\"",
-                                   "pipeline to run", true);
+                             "pipeline to run");
   type.choices = {kImageGrounding, kRegionCaption};
   v.push_back(type);
   // TAO's top-level keys, accepted and ignored (never read by these pipelines).
@@ -116,6 +117,10 @@ const char* TypeName(FieldType t) {
   return "?";
 }
 
+/// A mapping key as text. as<std::string>() would throw YAML's own exception
+/// for a complex key ("? [a, b]"); those are written out in flow style.
+std::string KeyText(const YAML::Node& key) { return key.IsScalar() ? key.Scalar() : YAML::Dump(key); }
+
 nlohmann::json AnyToJson(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Null:
@@ -128,7 +133,7 @@ nlohmann::json AnyToJson(const YAML::Node& n) {
     }
     case YAML::NodeType::Map: {
       nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = AnyToJson(kv.second);
+      for (const auto& kv : n) o[KeyText(kv.first)] = AnyToJson(kv.second);
       return o;
     }
     case YAML::NodeType::Scalar: {
@@ -254,7 +259,7 @@ void Walk(const YAML::Node& map, const std::string& prefix, const std::string& o
           std::map<std::string, nlohmann::json>& values, std::map<std::string, bool>& set) {
   const Schema& s = GetSchema();
   for (const auto& kv : map) {
-    std::string k = kv.first.as<std::string>();
+    std::string k = KeyText(kv.first);
     std::string full = prefix.empty() ? k : prefix + "." + k;
     std::string where = fmt::format("{}:{}", origin, kv.first.Mark().line + 1);
     auto it = s.by_key.find(full);
@@ -293,9 +298,7 @@ const SpecField& FieldOrThrow(const std::string& key) {
 }
 
 /// Emits one scalar/list value as YAML text (JSON is valid YAML flow style).
-std::string YamlValue(const nlohmann::json& v) {
-  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+std::string YamlValue(const nlohmann::json& v) { return DumpJsonLine(v); }
 
 /// Writes `fields` (full keys, in schema order) as nested YAML.
 std::string EmitNested(const std::vector<std::pair<const SpecField*, nlohmann::json>>& items,

@@ -131,6 +131,12 @@ TEST(SpecTest, DefaultYamlIsCompleteAndLoadable) {
   }
 }
 
+TEST(SpecTest, ComplexYamlKeysAreSetupErrorsOrText) {
+  EXPECT_THROW(Spec::FromYaml(std::string(kBase) + "? [a, b]\n: 1\n", {}), SetupError);
+  Spec s = Spec::FromYaml(std::string(kBase) + "gpu_ids: {[0, 1]: x}\n", {});  // ignored TAO key
+  EXPECT_TRUE(s.Json("gpu_ids").is_object());
+}
+
 TEST(SpecTest, SetValidates) {
   Spec s = Spec::FromYaml(kBase, {});
   s.Set("image_grounding.workflow.max_workers", 9);

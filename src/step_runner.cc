@@ -221,6 +221,14 @@ class Runner {
   Runner(const StepPlan& plan, Teacher* teacher, const RunOptions& opt)
       : plan_(plan), logic_(*plan.logic), teacher_(teacher), opt_(opt),
         queue_(std::make_shared<EventQueue>()) {}
+  /// Also runs when Run() throws (disk full, a throwing StepLogic): join the
+  /// CPU pool before slots_ (which its rounds write to) is destroyed.
+  ~Runner() {
+    pool_.reset();
+    if (rejects_) std::fclose(rejects_);
+  }
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
 
   StepStats Run();
 
@@ -233,6 +241,9 @@ class Runner {
   void OnAction(int slot_index, StepAction& action);
   void Finish(int slot_index, const nlohmann::ordered_json* output, const Error* error);
   void CheckDeadlines();
+  Error DeadlineError() const {
+    return Error::Make(ErrorKind::kDeadline, fmt::format("sample took longer than {} s", opt_.sample_deadline_s));
+  }
   void StopAdmitting(const std::string& reason);
   void WriteOutput();
   ProgressCounts Counts() const;
@@ -352,6 +363,8 @@ void Runner::RunCpu(int slot_index, bool begin, std::vector<TeacherReply> replie
       }
     } catch (const std::exception& ex) {
       e.action = StepAction::Fail(Error::Make(ErrorKind::kInternal, std::string("exception: ") + ex.what()));
+    } catch (...) {  // anything escaping a pool thread would std::terminate
+      e.action = StepAction::Fail(Error::Make(ErrorKind::kInternal, "unknown exception"));
     }
     queue_->Push(std::move(e));
   });
@@ -363,7 +376,7 @@ void Runner::OnEvent(Event& e) {
   if (e.kind == Event::Kind::kCpuDone) {
     s.in_cpu = false;
     if (s.expired) {
-      Error err = Error::Make(ErrorKind::kDeadline, fmt::format("sample took longer than {} s", opt_.sample_deadline_s));
+      Error err = DeadlineError();
       return Finish(e.slot, nullptr, &err);
     }
     return OnAction(e.slot, e.action);
@@ -441,7 +454,7 @@ void Runner::CheckDeadlines() {
     if (s.in_cpu) {
       s.expired = true;  // finished when the CPU round returns
     } else {
-      Error err = Error::Make(ErrorKind::kDeadline, fmt::format("sample took longer than {} s", opt_.sample_deadline_s));
+      Error err = DeadlineError();
       Finish(static_cast<int>(i), nullptr, &err);
     }
   }
@@ -481,7 +494,8 @@ StepStats Runner::Run() {
   Clock::time_point grace_end{};
   bool teacher_stopped = false;
   while (true) {
-    if (StopSignalCount().load() > 0 && !stop_admitting_) {
+    // Also after a fatal error stopped admission: a signal still starts the grace period.
+    if (StopSignalCount().load() > 0 && grace_end == Clock::time_point{}) {
       StopAdmitting("signal");
       grace_end = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(opt_.grace_s * 1000));
     }
@@ -508,6 +522,7 @@ StepStats Runner::Run() {
   journal_->Sync();
   progress.Finish(Counts());
   if (rejects_) std::fclose(rejects_);
+  rejects_ = nullptr;
   WriteOutput();
   stats_.duplicate_ids = deriver_->duplicates();
   stats_.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -550,8 +565,11 @@ void Runner::WriteOutput() {
       ++stats_.succeeded;
     } else {
       ++stats_.failed;
+      // Upstream records are user input: "kind" may be anything.
+      std::string kind = "internal";
       auto err = record.find("error");
-      std::string kind = err != record.end() && err->is_object() ? err->value("kind", "internal") : "internal";
+      if (err != record.end() && err->is_object() && err->contains("kind") && (*err)["kind"].is_string())
+        kind = (*err)["kind"].get<std::string>();
       ++stats_.failed_by_kind[kind];
     }
     if (out) out->Write(DumpJsonLine(record) + "\n");

@@ -68,7 +68,8 @@ void InstallSignalHandlers();
 
 /// Runs one step. `teacher` may be null for steps that never send requests.
 /// Throws SetupError for unusable inputs/outputs (missing input file, disk
-/// full); per-sample problems are counted, never thrown.
+/// full); per-sample problems are counted, never thrown. An exception from
+/// StepLogic::Begin/Continue fails that sample (kind internal).
 StepStats RunStep(const StepPlan& plan, Teacher* teacher, const RunOptions& options);
 
 /// "step_<N>_<name>" under results_dir.

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -403,6 +404,151 @@ TEST(StepRunnerTest, SampleDeadline) {
   StepStats s = RunEcho(f, &t, "v1", o);
   EXPECT_EQ(s.failed, 3);
   EXPECT_EQ(s.failed_by_kind["deadline"], 3);
+}
+
+TEST(StepRunnerTest, HostileInputValuesNeverAbortTheRun) {
+  std::vector<std::string> lines = Captions(2);
+  lines.push_back("{\"caption\": \"x\", \"n\": 1e999}");  // nlohmann: out_of_range, not parse_error
+  lines.push_back(DumpJsonLine(J{{"id", "up"}, {"caption", "x"}, {"status", "failed"}, {"error", {{"kind", 5}}}}));
+  Fixture f = MakeInput("hostile", lines);
+  FakeTeacher t;
+  StepStats s = RunEcho(f, &t);
+  EXPECT_EQ(s.rejected, 1);
+  EXPECT_EQ(s.succeeded, 2);
+  EXPECT_EQ(s.failed_upstream, 1);
+  EXPECT_EQ(s.failed_by_kind["internal"], 1);  // a non-string upstream kind
+  EXPECT_EQ(ReadOutput(s.output_path).size(), 3u);
+}
+
+/// Test-only steps: Begin throws a non-std exception for "INT"; ValidateInput
+/// throws for "BOOM" while a slow Begin ("SLOW") is still writing its job.
+class ThrowingStep : public EchoStep {
+ public:
+  std::optional<std::string> ValidateInput(const J& r) const override {
+    if (r.value("caption", "") == "BOOM") throw SetupError("validator failed");
+    return EchoStep::ValidateInput(r);
+  }
+  StepAction Begin(SampleJob& job) override {
+    if (job.record["caption"] == "INT") throw 42;
+    if (job.record["caption"] == "SLOW") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      job.record["late"] = std::string(4096, 'x');  // the slot must still exist
+      slow_done = true;
+      return StepAction::Done(job.record);
+    }
+    return EchoStep::Begin(job);
+  }
+  std::atomic<bool> slow_done{false};
+};
+
+StepStats RunThrowing(const Fixture& f, ThrowingStep* logic, Teacher* t) {
+  StepPlan plan;
+  plan.index = 0;
+  plan.logic = std::unique_ptr<StepLogic>(logic);
+  plan.input_jsonl = f.input;
+  RunOptions o;
+  o.results_dir = f.dir + "/results";
+  o.progress = false;
+  std::filesystem::create_directories(o.results_dir);
+  return RunStep(plan, t, o);
+}
+
+TEST(StepRunnerTest, NonStdExceptionInStepLogicFailsTheSample) {
+  Fixture f = MakeInput("throw_int", {DumpJsonLine(J{{"caption", "INT"}}), DumpJsonLine(J{{"caption", "a"}})});
+  FakeTeacher t;
+  StepStats s = RunThrowing(f, new ThrowingStep, &t);  // used to std::terminate
+  EXPECT_EQ(s.succeeded, 1);
+  EXPECT_EQ(s.failed_by_kind["internal"], 1);
+}
+
+int OpenFds() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+TEST(StepRunnerTest, ExceptionOutOfRunJoinsCpuRoundsAndClosesFiles) {
+  Fixture f = MakeInput("throw_run", {DumpJsonLine(J{{"caption", "SLOW"}}), DumpJsonLine(J{{"caption", "BOOM"}})});
+  int before = OpenFds();
+  auto* logic = new ThrowingStep;
+  EXPECT_THROW(RunThrowing(f, logic, nullptr), SetupError);
+  EXPECT_TRUE(logic->slow_done.load());  // finished before its slot was freed
+  EXPECT_EQ(OpenFds(), before);          // rejects.jsonl was leaked
+}
+
+/// Answers the first request with a quota error at once and holds the others
+/// until Stop() (or until the test releases them).
+class HoldingTeacher : public Teacher {
+ public:
+  void Submit(TeacherRequest, Callback done) override {
+    TeacherReply r;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (submitted_++ > 0 && !stopped_) {
+        held_.push_back(std::move(done));
+        return;
+      }
+      r.error = stopped_ ? Error::Make(ErrorKind::kCancelled, "stopped")
+                         : Error::Make(ErrorKind::kQuotaExhausted, "daily quota");
+    }
+    done(std::move(r));
+  }
+  void Stop() override { Release(Error::Make(ErrorKind::kCancelled, "stopped"), true); }
+  /// Answers the held requests; `stop` marks the teacher stopped.
+  void Release(std::optional<Error> error, bool stop) {
+    std::vector<Callback> held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop) stopped_ = true;
+      held.swap(held_);
+    }
+    for (Callback& cb : held) {
+      TeacherReply r;
+      r.error = error;
+      if (!error) r.text = "late";
+      cb(std::move(r));
+    }
+  }
+  bool stopped() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopped_;
+  }
+  TeacherStats Stats() const override { return {}; }
+  std::string ModelName() const override { return "holding"; }
+  std::string Fingerprint() const override { return "holding"; }
+  bool SupportsSchema() const override { return false; }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Callback> held_;
+  int submitted_ = 0;
+  bool stopped_ = false;
+};
+
+TEST(StepRunnerTest, SignalAfterFatalStopStillCancelsAfterGrace) {
+  Fixture f = MakeInput("fatal_then_signal", Captions(2));
+  HoldingTeacher t;
+  std::atomic<bool> run_over{false};
+  std::thread signaller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    RequestStop();
+    // Safety net so a regression fails instead of hanging: release the held
+    // request if the runner never stops the teacher.
+    for (int i = 0; i < 100 && !t.stopped() && !run_over; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    t.Release(std::nullopt, false);
+  });
+  RunOptions o;
+  o.max_workers = 2;
+  o.grace_s = 0.1;
+  StepStats s = RunEcho(f, &t, "v1", o);
+  run_over = true;
+  signaller.join();
+  StopSignalCount().store(0);
+  EXPECT_TRUE(s.stopped);
+  EXPECT_NE(s.stop_reason.find("quota_exhausted"), std::string::npos);
+  EXPECT_TRUE(t.stopped());  // the runner cancelled the held request after the grace period
+  EXPECT_EQ(s.unrecorded, 2);
 }
 
 // The crash test: a real step run in a child process, SIGKILLed at random

@@ -32,10 +32,12 @@ class Backend {
   virtual ~Backend() = default;
   /// "openai" or "gemini".
   virtual std::string Name() const = 0;
+  /// The POST for `request`; the key only in `headers`, never in url or body.
   virtual HttpPost Build(const TeacherRequest& request) const = 0;
   /// Parses a 2xx body. Sets reply.error for unusable answers (empty,
   /// blocked, truncated, malformed). Never throws.
   virtual TeacherReply ParseOk(std::string_view body) const = 0;
+  /// As Teacher::ModelName / Fingerprint / SupportsSchema.
   virtual std::string ModelName() const = 0;
   virtual std::string Fingerprint() const = 0;
   virtual bool SupportsSchema() const = 0;

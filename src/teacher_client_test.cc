@@ -244,6 +244,44 @@ TEST(TeacherClientWire, LengthFaultKeepsPartialReply) {
   EXPECT_EQ(reply.text, std::string("echo:a-long-enough-prompt").substr(0, 12));
 }
 
+TEST(TeacherClientWire, LengthFaultCutsAtACharacterBoundary) {
+  SimServer server(Echo, FaultConfig::Parse("rate=1,kinds=length"));
+  server.Start();
+  auto teacher = OpenAiTeacher(server);
+  Collector c;
+  TeacherRequest r = Req(0);
+  r.prompt = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";  // "echo:" + 4 two-byte characters
+  teacher->Submit(r, c.Slot(0));
+  TeacherReply reply = c.Wait()[0];
+  ASSERT_TRUE(reply.ok()) << reply.error->message;
+  EXPECT_EQ(reply.finish, FinishReason::kLength);
+  EXPECT_EQ(reply.text, "echo:");  // half of 13 bytes is inside the first character
+}
+
+TEST(SimServerRequests, ImagePartWithoutUrlIsAnEmptyImage) {
+  std::mutex mu;
+  std::vector<size_t> image_sizes;
+  SimServer server([&](const SimRequest& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const std::string& image : r.images) image_sizes.push_back(image.size());
+    return Echo(r);
+  });
+  server.Start();
+  OpenAiOptions oo;
+  oo.base_url = server.OpenAiBaseUrl();
+  oo.model = "m";
+  oo.extra_body = nlohmann::json::parse(
+      R"({"messages": [{"role": "user", "content": [{"type": "image_url"}, {"type": "text", "text": "hi"}]}]})");
+  auto teacher = MakeTeacherClient(MakeOpenAiBackend(oo), FastOptions());
+  Collector c;
+  teacher->Submit(Req(0), c.Slot(0));
+  TeacherReply reply = c.Wait()[0];
+  ASSERT_TRUE(reply.ok()) << reply.error->message;
+  EXPECT_EQ(reply.text, "echo:hi");
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(image_sizes, std::vector<size_t>{0});
+}
+
 /// A few hundred requests with 20% injected faults of every recoverable
 /// kind: all succeed, each with its own answer, and the retries add up.
 void RunFaultInjection(bool gemini) {
@@ -492,6 +530,23 @@ TEST(TeacherConfig, GeminiSpecDefaultsReachTheWire) {
   EXPECT_EQ(config["maxOutputTokens"], 8192);
   EXPECT_DOUBLE_EQ(config["temperature"].get<double>(), 0.3);
   EXPECT_FALSE(config.contains("thinkingConfig"));
+}
+
+TEST(TeacherConfig, KeyFromEnvironmentLosesTrailingNewline) {
+  FaultConfig f;
+  f.require_api_key = "sk-env";
+  SimServer server(Echo, f);
+  server.Start();
+  setenv("OPENAI_API_KEY", "sk-env\n", 1);  // as read from a key file
+  Spec spec = GroundingSpec({"image_grounding.vlm.backend=openai",
+                             "image_grounding.vlm.openai.base_url=" + server.OpenAiBaseUrl(),
+                             "image_grounding.vlm.openai.model_name=qwen"});
+  std::unique_ptr<Teacher> teacher = MakeTeacher(spec, kImageGrounding);
+  unsetenv("OPENAI_API_KEY");
+  Collector c;
+  teacher->Submit(Req(0), c.Slot(0));
+  TeacherReply reply = c.Wait()[0];
+  EXPECT_TRUE(reply.ok()) << reply.error->message;
 }
 
 TEST(TeacherConfig, OpenAiSpecWithExtraBody) {

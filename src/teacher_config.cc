@@ -9,18 +9,25 @@
 #include "pipeline.h"
 #include "spec.h"
 #include "teacher_client.h"
+#include "text_util.h"
 
 namespace groundcap {
 
 namespace {
 
-std::string EnvOr(const std::string& value, std::initializer_list<const char*> names) {
-  if (!value.empty()) return value;
+/// An API key from the spec or else the first non-empty variable of `names`,
+/// without surrounding whitespace (a key read from a file ends in a newline,
+/// which would break the HTTP header it is sent in).
+std::string KeyOrEnv(const std::string& value, std::initializer_list<const char*> names) {
+  std::string key(Trim(value));
   for (const char* name : names) {
+    if (!key.empty()) break;
     const char* v = std::getenv(name);
-    if (v && *v) return v;
+    if (v) key = std::string(Trim(v));
   }
-  return "";
+  if (key.find_first_of("\r\n") != std::string::npos)
+    throw SetupError("the API key contains a line break");
+  return key;
 }
 
 }  // namespace
@@ -110,7 +117,7 @@ std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeli
   const std::string backend = spec.Str(p + "backend");
   if (backend == "openai") {
     OpenAiOptions o;
-    o.api_key = EnvOr(spec.Str(p + "openai.api_key"), {"OPENAI_API_KEY"});
+    o.api_key = KeyOrEnv(spec.Str(p + "openai.api_key"), {"OPENAI_API_KEY"});
     o.base_url = spec.Str(p + "openai.base_url");
     o.model = spec.Str(p + "openai.model_name");
     if (o.base_url.empty())
@@ -131,7 +138,7 @@ std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeli
     return MakeTeacherClient(MakeOpenAiBackend(std::move(o)), client);
   }
   GeminiOptions g;
-  g.api_key = EnvOr(spec.Str(p + "gemini.api_key"), {"GOOGLE_API_KEY", "GEMINI_API_KEY"});
+  g.api_key = KeyOrEnv(spec.Str(p + "gemini.api_key"), {"GOOGLE_API_KEY", "GEMINI_API_KEY"});
   if (g.api_key.empty())
     throw SetupError("no Gemini API key: set " + p +
                      "gemini.api_key or the GOOGLE_API_KEY (or GEMINI_API_KEY) environment "
