@@ -19,6 +19,7 @@
 
 #include <vips/vips8>
 
+#include "box_format.h"
 #include "log.h"
 
 namespace groundcap {
@@ -280,24 +281,6 @@ const char* MimeOf(const std::string& encoding) {
   return encoding == "png" ? "image/png" : "image/jpeg";
 }
 
-/// Qwen2.5-VL smart_resize, as in qwen_vl_utils / transformers. Python's
-/// round() rounds halves to even, which std::nearbyint does by default.
-Size SmartResizeLocal(Size size, int factor, int64_t min_pixels, int64_t max_pixels) {
-  double h = size.height, w = size.width, f = factor;
-  int64_t h_bar = std::max<int64_t>(factor, static_cast<int64_t>(std::nearbyint(h / f)) * factor);
-  int64_t w_bar = std::max<int64_t>(factor, static_cast<int64_t>(std::nearbyint(w / f)) * factor);
-  if (h_bar * w_bar > max_pixels) {
-    double beta = std::sqrt(h * w / static_cast<double>(max_pixels));
-    h_bar = std::max<int64_t>(factor, static_cast<int64_t>(std::floor(h / beta / f)) * factor);
-    w_bar = std::max<int64_t>(factor, static_cast<int64_t>(std::floor(w / beta / f)) * factor);
-  } else if (h_bar * w_bar < min_pixels) {
-    double beta = std::sqrt(static_cast<double>(min_pixels) / (h * w));
-    h_bar = static_cast<int64_t>(std::ceil(h * beta / f)) * factor;
-    w_bar = static_cast<int64_t>(std::ceil(w * beta / f)) * factor;
-  }
-  return Size{static_cast<int>(w_bar), static_cast<int>(h_bar)};
-}
-
 }  // namespace
 
 void InitImageLibrary(const char* argv0) { std::call_once(g_init_once, DoInit, argv0); }
@@ -332,7 +315,7 @@ Size PreparedSize(Size size, const PrepareOptions& options) {
     case PrepareOptions::Resize::kNone:
       return size;
     case PrepareOptions::Resize::kSmartResize:
-      return SmartResizeLocal(size, options.factor, options.min_pixels, options.max_pixels);
+      return SmartResize(size, options.factor, options.min_pixels, options.max_pixels);
     case PrepareOptions::Resize::kPixelBudget: {
       int64_t pixels = static_cast<int64_t>(size.width) * size.height;
       if (options.max_pixels <= 0) return size;
