@@ -2,7 +2,6 @@
 
 #include <cctype>
 
-#include "jsonl.h"
 #include "retry.h"
 
 namespace groundcap {
@@ -19,13 +18,9 @@ class GeminiBackend : public Backend {
   explicit GeminiBackend(GeminiOptions options) : options_(std::move(options)) {}
   std::string Name() const override { return "gemini"; }
   HttpPost Build(const TeacherRequest& request) const override {
-    HttpPost post;
-    post.url = GeminiUrl(options_);
-    post.headers = {"Content-Type: application/json", "Accept: application/json", "Expect:"};
-    if (!options_.api_key.empty()) post.headers.push_back("x-goog-api-key: " + options_.api_key);
-    // Tolerates invalid UTF-8 in prompts (plain dump() would throw out of Submit).
-    post.body = DumpJsonLine(BuildGeminiBody(options_, request));
-    return post;
+    return JsonPost(GeminiUrl(options_),
+                    options_.api_key.empty() ? "" : "x-goog-api-key: " + options_.api_key,
+                    BuildGeminiBody(options_, request));
   }
   TeacherReply ParseOk(std::string_view body) const override { return ParseGeminiReply(body); }
   std::string ModelName() const override { return options_.model; }

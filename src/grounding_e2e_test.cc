@@ -24,6 +24,7 @@
 #include "image.h"
 #include "sim_server.h"
 #include "spans.h"
+#include "test_util.h"
 
 namespace groundcap {
 namespace {
@@ -51,17 +52,9 @@ const std::map<std::string, Truth>& Objects() {
   return m;
 }
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
+using testing_util::ReadFile;
+using testing_util::ReadJsonl;
+using testing_util::WriteFile;
 
 struct Case {
   std::string name;
@@ -215,16 +208,6 @@ class GroundingE2eTest : public ::testing::TestWithParam<Case> {
     int rc = CmdGenerate(spec, overrides);
     stderr_ += ::testing::internal::GetCapturedStderr();
     return rc;
-  }
-
-  std::vector<Json> ReadJsonl(const fs::path& p) {
-    std::vector<Json> out;
-    std::istringstream in(ReadFile(p));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (!line.empty()) out.push_back(Json::parse(line));
-    }
-    return out;
   }
 
   fs::path dir_;

@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "jsonl.h"
 #include "retry.h"
 
 namespace groundcap {
@@ -26,13 +25,9 @@ class OpenAiBackend : public Backend {
   explicit OpenAiBackend(OpenAiOptions options) : options_(std::move(options)) {}
   std::string Name() const override { return "openai"; }
   HttpPost Build(const TeacherRequest& request) const override {
-    HttpPost post;
-    post.url = TrimTrailingSlashes(options_.base_url) + "/chat/completions";
-    post.headers = {"Content-Type: application/json", "Accept: application/json", "Expect:"};
-    if (!options_.api_key.empty()) post.headers.push_back("Authorization: Bearer " + options_.api_key);
-    // Tolerates invalid UTF-8 in prompts (plain dump() would throw out of Submit).
-    post.body = DumpJsonLine(BuildOpenAiBody(options_, request));
-    return post;
+    return JsonPost(TrimTrailingSlashes(options_.base_url) + "/chat/completions",
+                    options_.api_key.empty() ? "" : "Authorization: Bearer " + options_.api_key,
+                    BuildOpenAiBody(options_, request));
   }
   TeacherReply ParseOk(std::string_view body) const override { return ParseOpenAiReply(body); }
   std::string ModelName() const override { return options_.model; }

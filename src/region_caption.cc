@@ -27,6 +27,7 @@ constexpr const char* kPromptVersion = "rc1";
 /// PromptedVQAGenerator's default system prompt.
 constexpr const char* kDataflowSystem = "You are a helpful assistant.";
 
+/// MakeField with allowed values (most region_caption keys are choices).
 SpecField Field(std::string key, FieldType type, std::string def, std::string help,
                 std::vector<std::string> choices = {}) {
   SpecField f = MakeField(std::move(key), type, std::move(def), std::move(help));
@@ -449,10 +450,7 @@ StepAction RegionCaptionStep::DataflowDone(SampleJob& job, SampleState& st,
 std::vector<SpecField> RegionCaptionSpecFields() {
   using FT = FieldType;
   std::vector<SpecField> f;
-  f.push_back(Field("data.input_jsonl", FT::kString, "\"\"",
-                    "Input JSONL: {image, bbox} records, or a grounding annotations.jsonl"));
-  f.push_back(Field("data.image_root", FT::kString, "\"\"",
-                    "Directory joined to relative image paths (\"\" = as given)"));
+  // data.input_jsonl and data.image_root come with WorkflowSpecFields().
   f.push_back(Field("data.image_key", FT::kString, "\"image\"",
                     "Record field holding the image path (image_path for grounding output)"));
   f.push_back(Field("data.bbox_key", FT::kString, "\"bbox\"",
@@ -462,10 +460,7 @@ std::vector<SpecField> RegionCaptionSpecFields() {
   f.push_back(Field("bbox_units", FT::kString, "\"pixels\"",
                     "Scale of input boxes: pixels, norm1 (0-1) or norm1000 (0-1000)",
                     {"pixels", "norm1", "norm1000"}));
-  SpecField max_boxes = Field("max_boxes", FT::kInt, "10", "Regions per image (DataFlow: 10)");
-  max_boxes.min = 1;
-  max_boxes.max = 99;
-  f.push_back(max_boxes);
+  f.push_back(MakeField("max_boxes", FT::kInt, "10", "Regions per image (DataFlow: 10)", 1, 99));
   f.push_back(Field("overflow", FT::kString, "\"input_order\"",
                     "Which boxes to keep over max_boxes; the others are listed in dropped_boxes",
                     {"input_order", "largest_first"}));
@@ -475,25 +470,16 @@ std::vector<SpecField> RegionCaptionSpecFields() {
   f.push_back(Field("mode", FT::kString, "\"structured\"",
                     "structured (one checked caption per region) or dataflow (DataFlow-MM parity)",
                     {"structured", "dataflow"}));
-  SpecField reasks = Field("max_reasks", FT::kInt, "2",
-                           "Structured: extra requests for missing or bad regions");
-  reasks.min = 0;
-  reasks.max = 10;
-  f.push_back(reasks);
+  f.push_back(MakeField("max_reasks", FT::kInt, "2",
+                        "Structured: extra requests for missing or bad regions", 0, 10));
   f.push_back(Field("crop_context", FT::kBool, "false",
                     "Structured: also send one crop per region (one extra image each)"));
-  SpecField margin = Field("crop_margin", FT::kFloat, "0.25",
-                           "Crop margin around a region, as a fraction of its width/height");
-  margin.min = 0;
-  margin.max = 5;
-  f.push_back(margin);
+  f.push_back(MakeField("crop_margin", FT::kFloat, "0.25",
+                        "Crop margin around a region, as a fraction of its width/height", 0, 5));
   f.push_back(Field("marks.encoding", FT::kString, "\"jpeg\"",
                     "Encoding of the marked images written to results_dir/region_caption_marks",
                     {"jpeg", "png"}));
-  SpecField q = Field("marks.jpeg_quality", FT::kInt, "90", "JPEG quality of marked images");
-  q.min = 1;
-  q.max = 100;
-  f.push_back(q);
+  f.push_back(MakeField("marks.jpeg_quality", FT::kInt, "90", "JPEG quality of marked images", 1, 100));
   return f;
 }
 
@@ -537,9 +523,6 @@ std::vector<StepPlan> MakeRegionCaptionSteps(const Spec& spec, const Teacher& te
   plan.index = 0;
   plan.logic = MakeRegionCaptionLogic(RegionCaptionOptionsFromSpec(spec), teacher);
   plan.input_jsonl = spec.Str(std::string(kRegionCaption) + ".data.input_jsonl");
-  if (plan.input_jsonl.empty()) {
-    throw SetupError("region_caption.data.input_jsonl is required");
-  }
   std::vector<StepPlan> plans;
   plans.push_back(std::move(plan));
   return plans;

@@ -28,6 +28,7 @@
 #include "image.h"
 #include "region_boxes.h"
 #include "sim_server.h"
+#include "test_util.h"
 
 namespace groundcap {
 namespace {
@@ -37,27 +38,9 @@ using Json = nlohmann::ordered_json;
 
 const fs::path kFixtureDir = fs::path(GROUNDCAP_SHARED_DIR) / "fixtures/dataflow_regioncap";
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
-
-std::vector<Json> ReadJsonl(const fs::path& p) {
-  std::vector<Json> out;
-  std::istringstream in(ReadFile(p));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(Json::parse(line));
-  }
-  return out;
-}
+using testing_util::ReadFile;
+using testing_util::ReadJsonl;
+using testing_util::WriteFile;
 
 /// An upright w x h image with a diagonal gradient, stored with EXIF
 /// `orientation` (jpeg only; 6: the stored pixels are rotated).

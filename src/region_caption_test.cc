@@ -13,6 +13,7 @@
 #include "draw.h"
 #include "image.h"
 #include "proposals.h"
+#include "test_util.h"
 
 namespace groundcap {
 namespace {
@@ -37,16 +38,6 @@ class IdleTeacher : public Teacher {
   std::string Fingerprint() const override { return "test/test-model"; }
   bool SupportsSchema() const override { return true; }
 };
-
-std::vector<json> ReadJsonl(const std::string& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(json::parse(line));
-  }
-  return out;
-}
 
 TeacherReply Reply(std::string text) {
   TeacherReply r;
@@ -106,7 +97,7 @@ class RegionCaptionTest : public ::testing::Test {
 TEST_F(RegionCaptionTest, ProposalsMatchDataflowFixture) {
   auto image = LoadImage(kFixtureDir + "/20.png");
   ASSERT_TRUE(image.has_value()) << image.error().message;
-  auto expected = ReadJsonl(kFixtureDir + "/expected.jsonl");
+  auto expected = testing_util::ReadJsonl<json>(kFixtureDir + "/expected.jsonl");
   ASSERT_EQ(expected.size(), 2u);
   json got = ProposeRegions(*image);
   EXPECT_EQ(got, expected[0]["bbox"]);
@@ -116,8 +107,8 @@ TEST_F(RegionCaptionTest, DataflowModeReproducesFixtureRecords) {
   options_.mode = RegionCaptionMode::kDataflow;
   options_.image_root = kFixtureDir;
   auto step = MakeRegionCaptionLogic(options_, teacher_);
-  auto inputs = ReadJsonl(kFixtureDir + "/input.jsonl");
-  auto expected = ReadJsonl(kFixtureDir + "/expected.jsonl");
+  auto inputs = testing_util::ReadJsonl<json>(kFixtureDir + "/input.jsonl");
+  auto expected = testing_util::ReadJsonl<json>(kFixtureDir + "/expected.jsonl");
   ASSERT_EQ(inputs.size(), expected.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     SCOPED_TRACE(i);

@@ -21,22 +21,16 @@
 
 namespace groundcap {
 
-
 std::vector<SpecField> WorkflowSpecFields() {
   std::vector<SpecField> v;
-  SpecField w = MakeField("workflow.max_workers", FieldType::kInt, "4",
-                          "samples in flight at once (= concurrent teacher requests per step)");
-  w.min = 1;
-  w.max = 100000;
-  v.push_back(w);
+  v.push_back(MakeField("workflow.max_workers", FieldType::kInt, "4",
+                        "samples in flight at once (= concurrent teacher requests per step)", 1, 100000));
   v.push_back(MakeField("workflow.force_reprocess", FieldType::kBool, "false",
                "ignore checkpoints and redo every sample"));
   v.push_back(MakeField("workflow.retry_failed", FieldType::kBool, "false",
                "redo samples whose checkpoint is a failure (successes are kept)"));
-  SpecField d = MakeField("workflow.sample_deadline_s", FieldType::kFloat, "0",
-                          "fail a sample that takes longer than this many seconds (0 = no limit)");
-  d.min = 0;
-  v.push_back(d);
+  v.push_back(MakeField("workflow.sample_deadline_s", FieldType::kFloat, "0",
+                        "fail a sample that takes longer than this many seconds (0 = no limit)", 0));
   v.push_back(MakeField("data.input_jsonl", FieldType::kString, "\"\"", "input JSONL, one record per line"));
   v.back().required = true;
   v.push_back(MakeField("data.image_root", FieldType::kString, "\"\"",

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "jsonl.h"
 #include "log.h"
 #include "rate_limit.h"
 #include "text_util.h"
@@ -498,6 +499,15 @@ void CheckReplyContent(TeacherReply& reply) {
       reply.error = Error::Make(ErrorKind::kEmptyReply,
                                 "empty reply (finish " + reply.finish_raw + ")");
   }
+}
+
+HttpPost JsonPost(std::string url, const std::string& auth_header, const nlohmann::json& body) {
+  HttpPost post;
+  post.url = std::move(url);
+  post.headers = {"Content-Type: application/json", "Accept: application/json", "Expect:"};
+  if (!auth_header.empty()) post.headers.push_back(auth_header);
+  post.body = DumpJsonLine(body);
+  return post;
 }
 
 std::string TrimTrailingSlashes(std::string url) {

@@ -46,6 +46,10 @@ class Backend {
 };
 
 /// Helpers shared by the backends' request builders and reply parsers.
+/// A JSON POST to `url`: content type, no `Expect: 100-continue` stall for
+/// large bodies, `auth_header` only when non-empty (the key never goes in
+/// the URL or body). The body tolerates invalid UTF-8 in prompts.
+HttpPost JsonPost(std::string url, const std::string& auth_header, const nlohmann::json& body);
 /// `url` without trailing slashes (base URLs are joined with a path).
 std::string TrimTrailingSlashes(std::string url);
 /// obj[key] as an integer; 0 when obj is not an object or the field is

@@ -1,0 +1,43 @@
+// Small file helpers shared by the tests (header-only; tests only).
+#ifndef GROUNDCAP_TEST_UTIL_H_
+#define GROUNDCAP_TEST_UTIL_H_
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace groundcap::testing_util {
+
+/// The whole file as bytes ("" when it cannot be read).
+inline std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Writes `text`, creating parent directories.
+inline void WriteFile(const std::filesystem::path& p, const std::string& text) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+/// Every non-empty line of a JSONL file, parsed.
+template <class J = nlohmann::ordered_json>
+std::vector<J> ReadJsonl(const std::filesystem::path& p) {
+  std::vector<J> out;
+  std::istringstream in(ReadFile(p));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(J::parse(line));
+  }
+  return out;
+}
+
+}  // namespace groundcap::testing_util
+
+#endif  // GROUNDCAP_TEST_UTIL_H_
