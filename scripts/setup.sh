@@ -13,7 +13,7 @@ PACKAGES=(
   cmake g++ make pkg-config git
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libexpected-dev libcpp-httplib-dev
-  libvips-dev libopencv-imgproc-dev fonts-dejavu-core
+  libvips-dev libjpeg62-turbo-dev libopencv-imgproc-dev fonts-dejavu-core
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev python3 python3-pil
 )

@@ -1,4 +1,7 @@
-// The image layer on libvips (the only libvips user in groundcap).
+// The image layer on libvips (the only libvips user in groundcap), except
+// the hot path, JPEG files prepared for the teacher, which goes straight
+// through libjpeg-turbo (jpeg_codec.h) and our own lanczos3 (resample.h):
+// libvips spent about half its time there in pipeline machinery.
 //
 // Every function takes an untrusted file or buffer: formats are sniffed from
 // magic bytes (JPEG, PNG, WebP only), loaders other than those are blocked,
@@ -9,6 +12,7 @@
 #include "image.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,11 +20,14 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 #include <vips/vips8>
 
 #include "box_format.h"
+#include "jpeg_codec.h"
 #include "log.h"
+#include "resample.h"
 
 namespace groundcap {
 namespace {
@@ -41,7 +48,21 @@ void VipsWarningHandler(const gchar*, GLogLevelFlags, const gchar* message, gpoi
   }
 }
 
+/// Every sample allocates and frees 10-30 MB of pixel buffers. glibc would
+/// hand each back to the kernel (its dynamic mmap threshold stops at 32 MB
+/// and it trims the heap top past twice the last freed mmap size), so every
+/// sample paid for page faults and zeroing: 19% of the time of a 12 MP JPEG
+/// preparation, 1.2x fewer images per second (docs/performance.md). Keep up
+/// to 128 MB of freed heap for reuse instead.
+void KeepPixelBuffersInHeap() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
+}
+
 void DoInit(const char* argv0) {
+  KeepPixelBuffersInHeap();
   if (VIPS_INIT(argv0 ? argv0 : "groundcap") != 0) {
     char* text = vips_error_buffer_copy();
     std::string message = text ? text : "";
@@ -232,22 +253,55 @@ int JpegShrinkFactor(Size stored, Size target_stored) {
   return 1;
 }
 
-/// Downscales (or just re-encodes, at shrink 1) a JPEG to the upright
-/// `target`: DCT-scaled sequential decode,
-/// lanczos3 resize of the stored grid, then EXIF rotation of the small
-/// result (which needs random access, hence the copy to memory, as vips
-/// thumbnail does).
-VImage ShrinkJpeg(const std::string& path, const ImageInfo& info, Size target) {
+/// Inverse of an EXIF orientation: 6 and 8 undo each other, the rest are
+/// their own inverse.
+int InverseOrientation(int orientation) {
+  return orientation == 6 ? 8 : (orientation == 8 ? 6 : orientation);
+}
+
+/// Reads a whole file; errors name it.
+Result<std::string> ReadWholeFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ImageFail("cannot open image", path, std::strerror(errno));
+  std::string bytes;
+  char chunk[1 << 16];
+  for (;;) {
+    ssize_t got = ::read(fd, chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int saved = errno;
+      ::close(fd);
+      return ImageFail("cannot read image", path, std::strerror(saved));
+    }
+    if (got == 0) break;
+    bytes.append(chunk, static_cast<size_t>(got));
+  }
+  ::close(fd);
+  return bytes;
+}
+
+/// The hot path, a camera JPEG to the upright `target`, straight through
+/// libjpeg-turbo: DCT-scaled decode (JpegShrinkFactor), lanczos3 on the
+/// stored grid, then EXIF rotation of the small result. nullopt for CMYK
+/// files, which the libvips path converts.
+Result<std::optional<RgbImage>> ShrinkJpeg(const std::string& path, const ImageInfo& info,
+                                           Size target) {
+  auto bytes = ReadWholeFile(path);
+  if (!bytes) return tl::unexpected(bytes.error());
   Size target_stored = info.orientation >= 5 ? Size{target.height, target.width} : target;
-  int shrink = JpegShrinkFactor(info.stored, target_stored);
-  VImage image = VImage::new_from_file(path.c_str(),
-                                       VImage::option()
-                                           ->set("shrink", shrink)
-                                           ->set("access", VIPS_ACCESS_SEQUENTIAL)
-                                           ->set("fail_on", VIPS_FAIL_ON_TRUNCATED));
-  image = ResizeExact(ToRgb8(image), target_stored);
-  if (info.orientation != 1) image = image.copy_memory().autorot();
-  return image;
+  bool cmyk = false;
+  auto decoded = DecodeJpeg(*bytes, JpegShrinkFactor(info.stored, target_stored), path, &cmyk);
+  if (!decoded) {
+    if (cmyk) return std::optional<RgbImage>();
+    return tl::unexpected(decoded.error());
+  }
+  RgbImage pixels = Size{decoded->width, decoded->height} == target_stored
+                        ? std::move(*decoded)
+                        : ResizeLanczos3(*decoded, target_stored);
+  if (info.orientation != 1) {
+    pixels = OrientForStorage(pixels, InverseOrientation(info.orientation));
+  }
+  return std::optional<RgbImage>(std::move(pixels));
 }
 
 std::string SaveToBuffer(VImage image, const std::string& format, int quality, bool strip) {
@@ -279,6 +333,17 @@ Result<bool> CheckEncoding(const PrepareOptions& options) {
 
 const char* MimeOf(const std::string& encoding) {
   return encoding == "png" ? "image/png" : "image/jpeg";
+}
+
+/// Encodes prepared pixels as `options.encoding` (checked by CheckEncoding).
+Result<std::string> EncodePrepared(const RgbImage& image, const PrepareOptions& options) {
+  if (options.encoding == "jpeg") return EncodeJpeg(image, options.jpeg_quality);
+  try {
+    return SaveToBuffer(FromRgbImage(image), options.encoding, options.jpeg_quality, true);
+  } catch (const VError&) {
+    return Fail(ErrorKind::kImage, "cannot encode " + options.encoding + " image: " +
+                                       TakeVipsError());
+  }
 }
 
 }  // namespace
@@ -343,11 +408,21 @@ Result<PreparedImage> PrepareForTeacher(const std::string& path, const PrepareOp
   auto header = OpenHeader(Source{&path, nullptr}, limits, &out.original);
   if (!header) return tl::unexpected(header.error());
   Size target = PreparedSize(out.original.upright, options);
+  out.sent = target;
+  out.mime = MimeOf(options.encoding);
+  if (out.original.format == "jpeg") {
+    auto pixels = ShrinkJpeg(path, out.original, target);
+    if (!pixels) return tl::unexpected(pixels.error());
+    if (*pixels) {
+      auto bytes = EncodePrepared(**pixels, options);
+      if (!bytes) return tl::unexpected(bytes.error());
+      out.bytes = std::move(*bytes);
+      return out;
+    }
+  }
   try {
     VImage image;
-    if (out.original.format == "jpeg") {
-      image = ShrinkJpeg(path, out.original, target);
-    } else if (target == out.original.upright) {
+    if (target == out.original.upright) {
       image = ResizeExact(ToRgb8(header->autorot()), target);
     } else {
       // thumbnail shrinks on load where the decoder can (WebP), streams, and
@@ -364,8 +439,6 @@ Result<PreparedImage> PrepareForTeacher(const std::string& path, const PrepareOp
   } catch (const VError&) {
     return ImageFail("cannot prepare image", path, TakeVipsError());
   }
-  out.sent = target;
-  out.mime = MimeOf(options.encoding);
   return out;
 }
 
@@ -379,15 +452,13 @@ Result<PreparedImage> PrepareForTeacher(const RgbImage& image, const PrepareOpti
   PreparedImage out;
   out.original.upright = out.original.stored = Size{image.width, image.height};
   out.original.format = "rgb";
-  Size target = PreparedSize(out.original.upright, options);
-  try {
-    VImage v = ResizeExact(FromRgbImage(image), target);
-    out.bytes = SaveToBuffer(v, options.encoding, options.jpeg_quality, true);
-  } catch (const VError&) {
-    return Fail(ErrorKind::kImage, "cannot prepare image from pixels: " + TakeVipsError());
-  }
-  out.sent = target;
+  out.sent = PreparedSize(out.original.upright, options);
   out.mime = MimeOf(options.encoding);
+  auto bytes = out.sent == out.original.upright
+                   ? EncodePrepared(image, options)
+                   : EncodePrepared(ResizeLanczos3(image, out.sent), options);
+  if (!bytes) return tl::unexpected(bytes.error());
+  out.bytes = std::move(*bytes);
   return out;
 }
 
