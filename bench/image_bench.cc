@@ -6,7 +6,9 @@
 //       writes DIR/12mp.jpg (4000x3000) and DIR/1mp.jpg (1152x864), q92
 //   image_bench --case FILE [--reps 5] [--iters N]
 //       one case in this process (so peak RSS is per case); prints one line
-//       `groundcap case=... img_per_s=<median> ... peak_rss_kib=...`
+//       `groundcap case=... img_per_s=<median> ... peak_rss_kib=... floor_ms=...`
+//       (floor_ms and decode_ms: decode alone at 1/8 and at the scale used,
+//       see DecodeMs)
 //   image_bench            generate into a temp dir and run both cases, each
 //                          in its own child process
 //
@@ -24,10 +26,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "image.h"
+#include "jpeg_codec.h"
 #include "jsonl.h"
 
 namespace fs = std::filesystem;
@@ -126,6 +131,31 @@ long PeakRssKib() {
   return ru.ru_maxrss;  // KiB on Linux
 }
 
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/// Median ms of a libjpeg-turbo decode of `path` at 1/`shrink` scale. At 1/8
+/// (one DC value per 8x8 block) Huffman decoding of every coefficient still
+/// happens, so that is the least time any libjpeg-based preparation of the
+/// file can take, whatever the resize and encode cost; at the scale the
+/// preparation needs it is the least any preparation sending as many pixels
+/// can take.
+double DecodeMs(const std::string& path, int shrink) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<double> ms;
+  for (int i = 0; i < 9; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (!DecodeJpeg(bytes, shrink, path)) return -1;
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return Median(ms);
+}
+
 int RunCase(const std::string& path, int reps, int iters) {
   PrepareOptions options;
   options.resize = PrepareOptions::Resize::kPixelBudget;
@@ -169,18 +199,29 @@ int RunCase(const std::string& path, int reps, int iters) {
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rates.push_back(iters / s);
   }
-  std::vector<double> sorted = rates;
-  std::sort(sorted.begin(), sorted.end());
-  double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
-                                    : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+  double median = Median(rates);
   std::string all;
   for (double v : rates) all += (all.empty() ? "" : ",") + std::to_string(v);
+  long peak_rss_kib = PeakRssKib();
+  // The DCT scale PrepareForTeacher picks: the smallest that is not smaller
+  // than the sent size (the file is upright, so no axes swap).
+  int shrink = 1;
+  for (int s : {8, 4, 2}) {
+    if ((info->stored.width + s - 1) / s >= sent.width &&
+        (info->stored.height + s - 1) / s >= sent.height) {
+      shrink = s;
+      break;
+    }
+  }
+  double floor_ms = DecodeMs(path, 8);
+  double decode_ms = DecodeMs(path, shrink);
   std::printf(
       "groundcap case=%s src=%dx%d sent=%dx%d out_bytes=%zu reps=%d iters=%d "
-      "img_per_s=%.3f all=%s peak_rss_kib=%ld baseline_rss_kib=%ld sink=%zu\n",
+      "img_per_s=%.3f all=%s peak_rss_kib=%ld baseline_rss_kib=%ld floor_ms=%.2f shrink=%d "
+      "decode_ms=%.2f sink=%zu\n",
       fs::path(path).filename().c_str(), info->upright.width, info->upright.height, sent.width,
-      sent.height, jpeg_bytes, reps, iters, median, all.c_str(), PeakRssKib(), baseline_rss_kib,
-      sink);
+      sent.height, jpeg_bytes, reps, iters, median, all.c_str(), peak_rss_kib, baseline_rss_kib,
+      floor_ms, shrink, decode_ms, sink);
   return 0;
 }
 

@@ -7,9 +7,13 @@ open, JPEG shrink-on-load via Image.draft(), EXIF orientation
 groundcap's PreparedSize with LANCZOS, save JPEG q90 (4:2:0, no metadata)
 to memory, base64 encode.
 
-  pil_prep.py --case FILE [--reps 5] [--iters N] [--filter lanczos|bicubic]
+  pil_prep.py --case FILE [--reps 5] [--iters N] [--filter lanczos|bicubic] [--no-draft]
 
-Prints one line `pil case=... img_per_s=<median> ... peak_rss_kib=...`.
+--no-draft skips Image.draft(), as Python pipelines usually do (DataFlow-MM and
+qwen-vl-utils open, convert and resize): PIL then decodes every pixel.
+
+Prints one line `pil case=... img_per_s=<median> ... peak_rss_kib=...`
+(`pil-nodraft ...` with --no-draft).
 Use Debian's interpreter (/usr/bin/python3) so python3-pil is the one measured.
 """
 import argparse
@@ -37,14 +41,14 @@ def prepared_size(w, h, budget=PIXEL_BUDGET):
     return tw, th
 
 
-def prepare(path, resample):
+def prepare(path, resample, draft=True):
     im = Image.open(path)
     orientation = im.getexif().get(0x0112, 1)
     w, h = im.size
     if orientation in (5, 6, 7, 8):
         w, h = h, w  # upright size
     tw, th = prepared_size(w, h)
-    if (tw, th) != (w, h):
+    if draft and (tw, th) != (w, h):
         # draft() must come before the first load (exif_transpose loads), and
         # takes the size in the stored orientation. It picks the largest DCT
         # scale (1/2, 1/4, 1/8) that keeps the decoded image >= the request.
@@ -67,6 +71,7 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--iters", type=int, default=0)
     ap.add_argument("--filter", choices=["lanczos", "bicubic"], default="lanczos")
+    ap.add_argument("--no-draft", action="store_true")
     args = ap.parse_args()
     resample = Image.LANCZOS if args.filter == "lanczos" else Image.BICUBIC
 
@@ -74,18 +79,18 @@ def main():
     with Image.open(args.case) as probe:
         src = probe.size
     iters = args.iters or (4 if src[0] * src[1] > 4_000_000 else 20)
-    _, sent, out_bytes = prepare(args.case, resample)  # warm-up
+    _, sent, out_bytes = prepare(args.case, resample, not args.no_draft)  # warm-up
     rates = []
     sink = 0
     for _ in range(max(1, args.reps)):
         t0 = time.perf_counter()
         for _ in range(iters):
-            b64, sent, out_bytes = prepare(args.case, resample)
+            b64, sent, out_bytes = prepare(args.case, resample, not args.no_draft)
             sink += len(b64)
         rates.append(iters / (time.perf_counter() - t0))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(
-        f"pil case={os.path.basename(args.case)} src={src[0]}x{src[1]} "
+        f"{'pil-nodraft' if args.no_draft else 'pil'} case={os.path.basename(args.case)} src={src[0]}x{src[1]} "
         f"sent={sent[0]}x{sent[1]} out_bytes={out_bytes} reps={len(rates)} iters={iters} "
         f"img_per_s={statistics.median(rates):.3f} "
         f"all={','.join(f'{r:.3f}' for r in rates)} peak_rss_kib={peak} baseline_rss_kib={baseline} "

@@ -4,11 +4,13 @@
 #   bench/run_image_bench.sh [rounds=3] [reps=5]
 #
 # Builds nothing: expects image_bench in BUILD_DIR (default build/). Generates
-# the two test JPEGs once, then for each round runs every case in both tools,
-# alternating which goes first, each case in its own process (peak RSS is per
-# case), pinned to CPU 0 when taskset exists. Img/s is the median over all
-# repetitions of all rounds; peak RSS is the largest seen. PIL is Debian's
-# python3-pil under /usr/bin/python3 (override with PYTHON).
+# the two test JPEGs once, then for each round runs every case in groundcap,
+# PIL with draft() (JPEG shrink-on-load, PIL's fastest path) and PIL without
+# it (as Python pipelines usually call it), rotating which goes first, each
+# case in its own process (peak RSS is per case), pinned to CPU 0 when
+# taskset exists. Img/s is the median over all repetitions of all rounds;
+# peak RSS is the largest seen. PIL is Debian's python3-pil under
+# /usr/bin/python3 (override with PYTHON).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,9 +37,13 @@ for ((r = 1; r <= rounds; r++)); do
   for c in 12mp 1mp; do
     gc=("${pin[@]}" "$bench" --case "$work/$c.jpg" --reps "$reps")
     pil=("${pin[@]}" "$python" "$here/pil_prep.py" --case "$work/$c.jpg" --reps "$reps")
-    if ((r % 2)); then order=(gc pil); else order=(pil gc); fi
-    for who in "${order[@]}"; do
-      if [[ $who == gc ]]; then "${gc[@]}"; else "${pil[@]}"; fi | tee -a "$results" >&2
+    order=(gc pil pil-nodraft gc pil pil-nodraft)
+    for who in "${order[@]:$((r % 3)):3}"; do
+      case $who in
+        gc) "${gc[@]}" ;;
+        pil) "${pil[@]}" ;;
+        pil-nodraft) "${pil[@]}" --no-draft ;;
+      esac | tee -a "$results" >&2
     done
   done
 done
@@ -53,15 +59,20 @@ for line in open(sys.argv[1]):
     r["rates"] += [float(x) for x in kv["all"].split(",")]
     r["rss"] = max(r["rss"], int(kv["peak_rss_kib"]))
     r["base"] = max(r["base"], int(kv["baseline_rss_kib"]))
-print("| case | source -> sent | groundcap img/s | PIL img/s | ratio | groundcap peak RSS MiB (baseline) | PIL peak RSS MiB (baseline) |")
-print("|---|---|---:|---:|---:|---:|---:|")
+print("| case | source -> sent | groundcap img/s | PIL draft() img/s | ratio | PIL plain img/s | ratio "
+      "| decode alone ms at 1/8, at the scale used (most possible vs PIL draft) "
+      "| peak RSS MiB: groundcap / PIL draft / PIL plain (baselines) |")
+print("|---|---|---:|---:|---:|---:|---:|---|---|")
 for case in ("12mp.jpg", "1mp.jpg"):
-    g, p = rows.get((case, "groundcap")), rows.get((case, "pil"))
-    if not g or not p:
+    g, p, q = (rows.get((case, who)) for who in ("groundcap", "pil", "pil-nodraft"))
+    if not g or not p or not q:
         continue
-    gm, pm = statistics.median(g["rates"]), statistics.median(p["rates"])
+    gm, pm, qm = (statistics.median(r["rates"]) for r in (g, p, q))
     kv = g["kv"]
+    floor, used = float(kv["floor_ms"]), float(kv["decode_ms"])
+    rss = " / ".join(f"{r['rss'] / 1024:.0f} ({r['base'] / 1024:.0f})" for r in (g, p, q))
     print(f"| {case} | {kv['src']} -> {kv['sent']} | {gm:.1f} | {pm:.1f} | {gm / pm:.2f}x | "
-          f"{g['rss'] / 1024:.0f} ({g['base'] / 1024:.0f}) | {p['rss'] / 1024:.0f} ({p['base'] / 1024:.0f}) |")
+          f"{qm:.1f} | {gm / qm:.2f}x | {floor:.1f} ({1000 / floor / pm:.2f}x), "
+          f"1/{kv['shrink']}: {used:.1f} ({1000 / used / pm:.2f}x) | {rss} |")
 print(f"\n{len(g['rates'])} timed repetitions per cell; PIL filter: {p['kv'].get('filter')}")
 EOF

@@ -1,7 +1,7 @@
 // The image layer on libvips (the only libvips user in groundcap), except
 // the hot path, JPEG files prepared for the teacher, which goes straight
-// through libjpeg-turbo (jpeg_codec.h) and our own lanczos3 (resample.h):
-// libvips spent about half its time there in pipeline machinery.
+// through libjpeg-turbo (jpeg_codec.h) and our own lanczos3 (resample.h),
+// 1.56x faster than libvips on 12 MP (docs/performance.md).
 //
 // Every function takes an untrusted file or buffer: formats are sniffed from
 // magic bytes (JPEG, PNG, WebP only), loaders other than those are blocked,
