@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -264,6 +265,8 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ImageFail("cannot open image", path, std::strerror(errno));
   std::string bytes;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));
   char chunk[1 << 16];
   for (;;) {
     ssize_t got = ::read(fd, chunk, sizeof chunk);
@@ -285,15 +288,22 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 /// stored grid, then EXIF rotation of the small result. nullopt for CMYK
 /// files, which the libvips path converts.
 Result<std::optional<RgbImage>> ShrinkJpeg(const std::string& path, const ImageInfo& info,
-                                           Size target) {
+                                           Size target, const ImageLimits& limits) {
   auto bytes = ReadWholeFile(path);
   if (!bytes) return tl::unexpected(bytes.error());
   Size target_stored = info.orientation >= 5 ? Size{target.height, target.width} : target;
+  const int shrink = JpegShrinkFactor(info.stored, target_stored);
   bool cmyk = false;
-  auto decoded = DecodeJpeg(*bytes, JpegShrinkFactor(info.stored, target_stored), path, &cmyk);
+  auto decoded = DecodeJpeg(*bytes, shrink, path, limits.max_pixels, &cmyk);
   if (!decoded) {
     if (cmyk) return std::optional<RgbImage>();
     return tl::unexpected(decoded.error());
+  }
+  // The header was read by libvips a moment ago; a file replaced since then
+  // would make every box wrong.
+  if (decoded->width != (info.stored.width + shrink - 1) / shrink ||
+      decoded->height != (info.stored.height + shrink - 1) / shrink) {
+    return ImageFail("image changed while being read", path, "its size is not the header's");
   }
   RgbImage pixels = Size{decoded->width, decoded->height} == target_stored
                         ? std::move(*decoded)
@@ -411,7 +421,7 @@ Result<PreparedImage> PrepareForTeacher(const std::string& path, const PrepareOp
   out.sent = target;
   out.mime = MimeOf(options.encoding);
   if (out.original.format == "jpeg") {
-    auto pixels = ShrinkJpeg(path, out.original, target);
+    auto pixels = ShrinkJpeg(path, out.original, target, limits);
     if (!pixels) return tl::unexpected(pixels.error());
     if (*pixels) {
       auto bytes = EncodePrepared(**pixels, options);

@@ -43,7 +43,7 @@ void InstallTrap(ErrorTrap* trap) {
 }
 
 bool RunDecode(jpeg_decompress_struct* cinfo, ErrorTrap* trap, const std::string& bytes,
-               int shrink, RgbImage* out, bool* unsupported) {
+               int shrink, int64_t max_pixels, RgbImage* out, bool* unsupported) {
   if (setjmp(trap->jump)) {
     jpeg_destroy_decompress(cinfo);
     return false;
@@ -51,6 +51,13 @@ bool RunDecode(jpeg_decompress_struct* cinfo, ErrorTrap* trap, const std::string
   jpeg_create_decompress(cinfo);
   jpeg_mem_src(cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   jpeg_read_header(cinfo, TRUE);
+  if (static_cast<int64_t>(cinfo->image_width) * cinfo->image_height > max_pixels) {
+    std::snprintf(trap->message, sizeof trap->message,
+                  "%ux%u is over the limit of %lld pixels", cinfo->image_width,
+                  cinfo->image_height, static_cast<long long>(max_pixels));
+    jpeg_destroy_decompress(cinfo);
+    return false;
+  }
   if (cinfo->jpeg_color_space == JCS_CMYK || cinfo->jpeg_color_space == JCS_YCCK) {
     *unsupported = true;
     std::snprintf(trap->message, sizeof trap->message, "CMYK JPEG");
@@ -114,7 +121,7 @@ bool RunEncode(jpeg_compress_struct* cinfo, ErrorTrap* trap, const RgbImage& ima
 }  // namespace
 
 Result<RgbImage> DecodeJpeg(const std::string& bytes, int shrink, const std::string& name,
-                            bool* unsupported) {
+                            int64_t max_pixels, bool* unsupported) {
   bool cmyk = false;
   if (unsupported) *unsupported = false;
   if (shrink != 1 && shrink != 2 && shrink != 4 && shrink != 8) {
@@ -126,7 +133,7 @@ Result<RgbImage> DecodeJpeg(const std::string& bytes, int shrink, const std::str
   InstallTrap(&trap);
   cinfo.err = &trap.mgr;
   RgbImage out;
-  if (!RunDecode(&cinfo, &trap, bytes, shrink, &out, &cmyk)) {
+  if (!RunDecode(&cinfo, &trap, bytes, shrink, max_pixels, &out, &cmyk)) {
     if (unsupported) *unsupported = cmyk;
     return Fail(ErrorKind::kImage, "cannot decode JPEG '" + name + "': " + trap.message);
   }

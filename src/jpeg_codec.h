@@ -4,6 +4,7 @@
 #ifndef GROUNDCAP_JPEG_CODEC_H_
 #define GROUNDCAP_JPEG_CODEC_H_
 
+#include <cstdint>
 #include <string>
 
 #include "error.h"
@@ -13,12 +14,14 @@ namespace groundcap {
 
 /// Decodes `bytes` to RGB with DCT scaling: `shrink` is 1, 2, 4 or 8 and each
 /// side becomes ceil(side / shrink). The stored pixel grid is returned (EXIF
-/// orientation is the caller's business). Truncated data is an error (a
-/// decoder would otherwise pad with grey). Errors name `name`.
-/// CMYK and YCCK files give an error with `*unsupported = true`: the caller
-/// may fall back to a slower decoder that converts them.
+/// orientation is the caller's business). Refused, with errors naming
+/// `name`: truncated data (a decoder would otherwise pad with grey) and
+/// files over `max_pixels` at full size (checked on the header, before any
+/// pixel is decoded). CMYK and YCCK files give an error with
+/// `*unsupported = true`: the caller may fall back to a slower decoder that
+/// converts them.
 Result<RgbImage> DecodeJpeg(const std::string& bytes, int shrink, const std::string& name,
-                            bool* unsupported = nullptr);
+                            int64_t max_pixels, bool* unsupported = nullptr);
 
 /// Encodes RGB as a baseline JPEG, 4:2:0 chroma, no metadata.
 Result<std::string> EncodeJpeg(const RgbImage& image, int quality);

@@ -14,6 +14,8 @@
 namespace groundcap {
 namespace {
 
+const int64_t kLimit = ImageLimits{}.max_pixels;
+
 /// Smooth colours and a few hard edges; lossy coding keeps it close.
 RgbImage Scene(int w, int h) {
   RgbImage img;
@@ -72,7 +74,7 @@ TEST(JpegCodecTest, RoundTripKeepsSizeAndPixels) {
   auto bytes = EncodeJpeg(img, 95);
   ASSERT_TRUE(bytes) << bytes.error().message;
   EXPECT_EQ(bytes->substr(0, 3), "\xFF\xD8\xFF");
-  auto back = DecodeJpeg(*bytes, 1, "scene");
+  auto back = DecodeJpeg(*bytes, 1, "scene", kLimit);
   ASSERT_TRUE(back) << back.error().message;
   ASSERT_EQ(back->width, 301);
   ASSERT_EQ(back->height, 199);
@@ -83,12 +85,12 @@ TEST(JpegCodecTest, ShrinkOnLoadRoundsSidesUp) {
   auto bytes = EncodeJpeg(Scene(1001, 601), 90);
   ASSERT_TRUE(bytes);
   for (int shrink : {2, 4, 8}) {
-    auto img = DecodeJpeg(*bytes, shrink, "scene");
+    auto img = DecodeJpeg(*bytes, shrink, "scene", kLimit);
     ASSERT_TRUE(img) << img.error().message;
     EXPECT_EQ(img->width, (1001 + shrink - 1) / shrink) << shrink;
     EXPECT_EQ(img->height, (601 + shrink - 1) / shrink) << shrink;
   }
-  auto bad = DecodeJpeg(*bytes, 3, "scene");
+  auto bad = DecodeJpeg(*bytes, 3, "scene", kLimit);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().kind, ErrorKind::kInternal);
 }
@@ -97,18 +99,29 @@ TEST(JpegCodecTest, TruncatedAndGarbageAreErrorsNamingTheInput) {
   auto bytes = EncodeJpeg(Scene(320, 240), 90);
   ASSERT_TRUE(bytes);
   for (size_t keep : {bytes->size() / 2, bytes->size() - 3, size_t{200}, size_t{3}}) {
-    auto cut = DecodeJpeg(bytes->substr(0, keep), 1, "photos/cut.jpg");
+    auto cut = DecodeJpeg(bytes->substr(0, keep), 1, "photos/cut.jpg", kLimit);
     ASSERT_FALSE(cut) << "kept " << keep << " of " << bytes->size() << " bytes";
     EXPECT_EQ(cut.error().kind, ErrorKind::kImage);
     EXPECT_NE(cut.error().message.find("photos/cut.jpg"), std::string::npos)
         << cut.error().message;
   }
   std::string garbage = "\xFF\xD8\xFF" + std::string(500, '\x13');
-  EXPECT_FALSE(DecodeJpeg(garbage, 2, "junk"));
+  EXPECT_FALSE(DecodeJpeg(garbage, 2, "junk", kLimit));
+}
+
+TEST(JpegCodecTest, PixelLimitIsCheckedAtFullSizeBeforeDecoding) {
+  auto bytes = EncodeJpeg(Scene(400, 300), 90);
+  ASSERT_TRUE(bytes);
+  EXPECT_TRUE(DecodeJpeg(*bytes, 8, "big.jpg", 400 * 300));
+  auto refused = DecodeJpeg(*bytes, 8, "big.jpg", 400 * 300 - 1);  // 1/8 scale would fit
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::kImage);
+  EXPECT_NE(refused.error().message.find("400x300 is over the limit"), std::string::npos)
+      << refused.error().message;
 }
 
 TEST(JpegCodecTest, GreyscaleDecodesToEqualChannels) {
-  auto img = DecodeJpeg(EncodeRaw(64, 32, 1, JCS_GRAYSCALE), 2, "grey");
+  auto img = DecodeJpeg(EncodeRaw(64, 32, 1, JCS_GRAYSCALE), 2, "grey", kLimit);
   ASSERT_TRUE(img) << img.error().message;
   ASSERT_EQ(img->width, 32);
   for (int x = 0; x < img->width; ++x) {
@@ -120,12 +133,12 @@ TEST(JpegCodecTest, GreyscaleDecodesToEqualChannels) {
 
 TEST(JpegCodecTest, CmykIsReportedAsUnsupported) {
   bool unsupported = false;
-  auto img = DecodeJpeg(EncodeRaw(40, 30, 4, JCS_CMYK), 1, "print.jpg", &unsupported);
+  auto img = DecodeJpeg(EncodeRaw(40, 30, 4, JCS_CMYK), 1, "print.jpg", kLimit, &unsupported);
   ASSERT_FALSE(img);
   EXPECT_TRUE(unsupported);
   EXPECT_NE(img.error().message.find("CMYK"), std::string::npos);
   // An ordinary failure does not claim to be an unsupported colour space.
-  EXPECT_FALSE(DecodeJpeg("\xFF\xD8\xFF", 1, "x", &unsupported));
+  EXPECT_FALSE(DecodeJpeg("\xFF\xD8\xFF", 1, "x", kLimit, &unsupported));
   EXPECT_FALSE(unsupported);
 }
 
@@ -141,7 +154,7 @@ TEST(JpegCodecTest, PrepareFallsBackToLibvipsForCmyk) {
   std::remove(path.c_str());
   ASSERT_TRUE(prepared) << prepared.error().message;
   EXPECT_EQ(prepared->sent, (Size{100, 75}));
-  auto sent = DecodeJpeg(prepared->bytes, 1, "sent");
+  auto sent = DecodeJpeg(prepared->bytes, 1, "sent", kLimit);
   ASSERT_TRUE(sent) << sent.error().message;
   EXPECT_EQ(sent->width, 100);
 }
