@@ -118,6 +118,7 @@ void CheckAllOrientations(ImageTest* t, const std::string& format) {
 
 TEST_F(ImageTest, JpegEveryExifOrientationLoadsUpright) { CheckAllOrientations(this, "jpeg"); }
 TEST_F(ImageTest, WebpEveryExifOrientationLoadsUpright) { CheckAllOrientations(this, "webp"); }
+TEST_F(ImageTest, PngEveryExifOrientationLoadsUpright) { CheckAllOrientations(this, "png"); }
 
 TEST_F(ImageTest, PngRoundTripIsLossless) {
   RgbImage img = Quadrants(20, 10);
@@ -190,25 +191,30 @@ TEST_F(ImageTest, PrepareRotatesAndDownscalesToBudget) {
   ExpectQuadrants(*sent, "prepared");
 }
 
-TEST_F(ImageTest, PrepareEveryJpegOrientationWithAndWithoutResize) {
-  // Both JPEG paths (no resize, and shrink-on-load + resize) must send the
-  // upright view for every EXIF orientation.
-  for (int orientation = 1; orientation <= 8; ++orientation) {
-    auto bytes = EncodeImage(Quadrants(640, 400), "jpeg", 92, orientation);
-    ASSERT_TRUE(bytes);
-    std::string path = Write("o" + std::to_string(orientation) + ".jpg", *bytes);
-    for (int64_t budget : {int64_t{1000000}, int64_t{16000}}) {
-      PrepareOptions o;
-      o.max_pixels = budget;
-      auto prepared = PrepareForTeacher(path, o);
-      ASSERT_TRUE(prepared) << prepared.error().message;
-      Size want = budget >= 640 * 400 ? Size{640, 400} : Size{160, 100};
-      EXPECT_EQ(prepared->sent, want) << "orientation " << orientation;
-      auto sent = DecodeImage(prepared->bytes);
-      ASSERT_TRUE(sent);
-      EXPECT_EQ((Size{sent->width, sent->height}), want);
-      ExpectQuadrants(*sent, "orientation " + std::to_string(orientation) + " budget " +
-                                 std::to_string(budget));
+TEST_F(ImageTest, PrepareEveryOrientationWithAndWithoutResize) {
+  // Every path (JPEG through libjpeg-turbo, PNG and WebP through libvips;
+  // each with no resize and with a shrink) must send the upright view for
+  // every EXIF orientation.
+  for (const char* format : {"jpeg", "png", "webp"}) {
+    for (int orientation = 1; orientation <= 8; ++orientation) {
+      auto bytes = EncodeImage(Quadrants(640, 400), format, 92, orientation);
+      ASSERT_TRUE(bytes);
+      std::string path =
+          Write("o" + std::to_string(orientation) + "." + std::string(format), *bytes);
+      for (int64_t budget : {int64_t{1000000}, int64_t{16000}}) {
+        std::string what = std::string(format) + " orientation " + std::to_string(orientation) +
+                           " budget " + std::to_string(budget);
+        PrepareOptions o;
+        o.max_pixels = budget;
+        auto prepared = PrepareForTeacher(path, o);
+        ASSERT_TRUE(prepared) << prepared.error().message;
+        Size want = budget >= 640 * 400 ? Size{640, 400} : Size{160, 100};
+        EXPECT_EQ(prepared->sent, want) << what;
+        auto sent = DecodeImage(prepared->bytes);
+        ASSERT_TRUE(sent);
+        EXPECT_EQ((Size{sent->width, sent->height}), want) << what;
+        ExpectQuadrants(*sent, what);
+      }
     }
   }
 }
