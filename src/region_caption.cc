@@ -59,7 +59,7 @@ struct RegionSlot {
 struct SampleState {
   std::string image;                ///< input path as given
   Size size;
-  std::string box_source;           ///< input | grounding | proposals
+  std::string box_source;           ///< input | grounding | proposals | whole_image
   nlohmann::json raw_boxes;         ///< the boxes as given (dataflow "bbox")
   std::vector<RegionSlot> slots;
   std::vector<RegionBox> dropped;
@@ -193,6 +193,13 @@ Result<bool> RegionCaptionStep::CollectBoxes(const SampleJob& job, const RgbImag
     for (const auto& p : ProposeRegions(image)) st.raw_boxes.push_back(p);
     auto r = ValidateBoxes(st.raw_boxes, RegionBoxFormat::kXywh, RegionBoxUnits::kPixels, st.size);
     if (r) v.boxes = std::move(r->boxes);
+    if (v.boxes.empty() && options_.whole_image_fallback) {
+      st.box_source = "whole_image";
+      st.raw_boxes = nlohmann::json::array({{0, 0, st.size.width, st.size.height}});
+      auto whole = ValidateBoxes(st.raw_boxes, RegionBoxFormat::kXywh, RegionBoxUnits::kPixels,
+                                 st.size);
+      if (whole) v.boxes = std::move(whole->boxes);
+    }
   }
   if (v.boxes.empty()) {
     std::string why = st.rejected.empty() ? "no boxes" : "every box was invalid:";
@@ -425,7 +432,8 @@ StepAction RegionCaptionStep::DataflowDone(SampleJob& job, SampleState& st,
   for (const RegionSlot& s : st.slots) boxes.push_back(s.region.box);
   nlohmann::ordered_json out;
   out["image"] = st.image;
-  out["type"] = st.box_source == "proposals" ? "without_bbox" : "with_bbox";
+  out["type"] = st.box_source == "proposals" || st.box_source == "whole_image" ? "without_bbox"
+                                                                               : "with_bbox";
   out["bbox"] = st.raw_boxes;
   out["normalized_bbox"] = DataflowNormalize(boxes, st.size, std::max(options_.max_boxes,
                                                                      static_cast<int>(boxes.size())));
@@ -467,6 +475,9 @@ std::vector<SpecField> RegionCaptionSpecFields() {
   f.push_back(Field("proposals", FT::kString, "\"contours\"",
                     "Boxes for records without any: DataFlow's contour heuristic, or none",
                     {"contours", "none"}));
+  f.push_back(Field("whole_image_fallback", FT::kBool, "true",
+                    "Caption the whole image as one region when a record has no boxes and the "
+                    "proposals find none (DataFlow drops such records)"));
   f.push_back(Field("mode", FT::kString, "\"structured\"",
                     "structured (one checked caption per region) or dataflow (DataFlow-MM parity)",
                     {"structured", "dataflow"}));
@@ -500,6 +511,7 @@ RegionCaptionOptions RegionCaptionOptionsFromSpec(const Spec& spec) {
   o.max_boxes = static_cast<int>(spec.Int(p + "max_boxes"));
   o.proposals = spec.Str(p + "proposals") == "none" ? ProposalSource::kNone
                                                      : ProposalSource::kContours;
+  o.whole_image_fallback = spec.Bool(p + "whole_image_fallback");
   o.mode = spec.Str(p + "mode") == "dataflow" ? RegionCaptionMode::kDataflow
                                                : RegionCaptionMode::kStructured;
   o.max_reasks = static_cast<int>(spec.Int(p + "max_reasks"));

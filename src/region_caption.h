@@ -45,6 +45,10 @@ struct RegionCaptionOptions {
   int max_boxes = 10;
   OverflowPolicy overflow = OverflowPolicy::kInputOrder;
   ProposalSource proposals = ProposalSource::kContours;
+  /// A record without boxes whose proposals find nothing (a plain wall, a
+  /// blank scan) is captioned as one whole-image region instead of failing
+  /// (DataFlow-MM drops it silently).
+  bool whole_image_fallback = true;
   RegionCaptionMode mode = RegionCaptionMode::kStructured;
   int max_reasks = 2;             ///< structured: extra requests for missing/bad regions
   bool crop_context = false;      ///< structured: also send one crop per region

@@ -273,6 +273,44 @@ TEST_F(RegionCaptionTest, BadImageAndNoBoxesAreSampleErrors) {
   EXPECT_NE(a.error->message.find("#0 outside #1 empty"), std::string::npos) << a.error->message;
 }
 
+TEST_F(RegionCaptionTest, BlankImageWithoutBoxesIsCaptionedWhole) {
+  // A flat image gives the contour proposals nothing to find.
+  options_.image_root = dir_.string();
+  RgbImage blank;
+  blank.width = 120;
+  blank.height = 80;
+  blank.pixels.assign(120 * 80 * 3, 200);
+  auto bytes = EncodeImage(blank, "png");
+  ASSERT_TRUE(bytes);
+  std::ofstream((dir_ / "blank.png").string(), std::ios::binary) << *bytes;
+  ASSERT_TRUE(ProposeRegions(blank).empty());
+
+  auto step = MakeRegionCaptionLogic(options_, teacher_);
+  SampleJob job = Job(ordered_json::parse(R"({"image": "blank.png"})"));
+  StepAction a = step->Begin(job);
+  ASSERT_FALSE(a.error.has_value()) << a.error->message;
+  ASSERT_EQ(a.requests.size(), 1u);
+  EXPECT_NE(a.requests[0].prompt.find("Region [1]: box 0,0,1000,1000\n"), std::string::npos)
+      << a.requests[0].prompt;
+  a = step->Continue(job, {Reply(R"({"regions": [{"region_id": 1, "caption": "A blank page."}]})")});
+  ASSERT_TRUE(a.output.has_value());
+  json out = json::parse(a.output->dump());
+  EXPECT_EQ(out["box_source"], "whole_image");
+  ASSERT_EQ(out["regions"].size(), 1u);
+  EXPECT_EQ(out["regions"][0]["bbox"], json::parse("[0, 0, 120, 80]"));
+  EXPECT_EQ(out["regions"][0]["caption"], "A blank page.");
+
+  // Switched off, the record fails and says why.
+  options_.whole_image_fallback = false;
+  auto strict = MakeRegionCaptionLogic(options_, teacher_);
+  SampleJob again = Job(ordered_json::parse(R"({"image": "blank.png"})"), "s2");
+  a = strict->Begin(again);
+  ASSERT_TRUE(a.error.has_value());
+  EXPECT_EQ(a.error->kind, ErrorKind::kInvalidInput);
+  EXPECT_NE(a.error->message.find("proposals found no region"), std::string::npos)
+      << a.error->message;
+}
+
 TEST_F(RegionCaptionTest, OverflowAndCropsAndChaining) {
   options_.image_root = dir_.string();
   options_.max_boxes = 2;
