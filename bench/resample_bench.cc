@@ -18,10 +18,7 @@ using groundcap::Size;
 
 /// Noise over smooth gradients: no fast path for flat areas in either stage.
 RgbImage Photo(int w, int h) {
-  RgbImage img;
-  img.width = w;
-  img.height = h;
-  img.pixels.resize(static_cast<size_t>(w) * h * 3);
+  RgbImage img = RgbImage::Filled(w, h);
   uint32_t s = 12345;
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {

@@ -20,6 +20,10 @@ struct RgbImage {
   int width = 0;
   int height = 0;
   std::vector<uint8_t> pixels;
+  /// A `w` x `h` image with every byte set to `value`.
+  static RgbImage Filled(int w, int h, uint8_t value = 0) {
+    return RgbImage{w, h, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3, value)};
+  }
   uint8_t* at(int x, int y) { return &pixels[(static_cast<size_t>(y) * width + x) * 3]; }
   const uint8_t* at(int x, int y) const { return &pixels[(static_cast<size_t>(y) * width + x) * 3]; }
 };

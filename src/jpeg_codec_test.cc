@@ -18,10 +18,7 @@ const int64_t kLimit = ImageLimits{}.max_pixels;
 
 /// Smooth colours and a few hard edges; lossy coding keeps it close.
 RgbImage Scene(int w, int h) {
-  RgbImage img;
-  img.width = w;
-  img.height = h;
-  img.pixels.resize(static_cast<size_t>(w) * h * 3);
+  RgbImage img = RgbImage::Filled(w, h);
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
       uint8_t* p = img.at(x, y);

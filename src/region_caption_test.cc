@@ -276,10 +276,7 @@ TEST_F(RegionCaptionTest, BadImageAndNoBoxesAreSampleErrors) {
 TEST_F(RegionCaptionTest, BlankImageWithoutBoxesIsCaptionedWhole) {
   // A flat image gives the contour proposals nothing to find.
   options_.image_root = dir_.string();
-  RgbImage blank;
-  blank.width = 120;
-  blank.height = 80;
-  blank.pixels.assign(120 * 80 * 3, 200);
+  RgbImage blank = RgbImage::Filled(120, 80, 200);
   auto bytes = EncodeImage(blank, "png");
   ASSERT_TRUE(bytes);
   std::ofstream((dir_ / "blank.png").string(), std::ios::binary) << *bytes;

@@ -216,9 +216,7 @@ RgbImage Resize(const RgbImage& image, Size target, bool simd) {
   RgbImage tall;  // after the vertical pass
   const RgbImage* cur = &image;
   if (target.height != image.height) {
-    tall.width = image.width;
-    tall.height = target.height;
-    tall.pixels.resize(static_cast<size_t>(tall.width) * tall.height * 3);
+    tall = RgbImage::Filled(image.width, target.height);
     VerticalPass(image.pixels.data(), static_cast<size_t>(image.width) * 3, image.height,
                  tall.pixels.data(), tall.height, simd);
     cur = &tall;
@@ -227,10 +225,7 @@ RgbImage Resize(const RgbImage& image, Size target, bool simd) {
     if (cur == &image) return image;
     return tall;
   }
-  RgbImage out;
-  out.width = target.width;
-  out.height = cur->height;
-  out.pixels.resize(static_cast<size_t>(out.width) * out.height * 3);
+  RgbImage out = RgbImage::Filled(target.width, cur->height);
   HorizontalPass(cur->pixels.data(), cur->width, cur->height, out.pixels.data(), out.width, simd);
   return out;
 }

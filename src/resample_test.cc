@@ -10,11 +10,8 @@
 namespace groundcap {
 namespace {
 
-RgbImage Filled(int w, int h, uint8_t r, uint8_t g, uint8_t b) {
-  RgbImage img;
-  img.width = w;
-  img.height = h;
-  img.pixels.resize(static_cast<size_t>(w) * h * 3);
+RgbImage Coloured(int w, int h, uint8_t r, uint8_t g, uint8_t b) {
+  RgbImage img = RgbImage::Filled(w, h);
   for (size_t i = 0; i < img.pixels.size(); i += 3) {
     img.pixels[i] = r;
     img.pixels[i + 1] = g;
@@ -26,7 +23,7 @@ RgbImage Filled(int w, int h, uint8_t r, uint8_t g, uint8_t b) {
 /// Noise plus hard edges: every tap weight, the clamps at 0 and 255 and the
 /// negative lobes all matter.
 RgbImage Busy(int w, int h, uint64_t seed) {
-  RgbImage img = Filled(w, h, 0, 0, 0);
+  RgbImage img = RgbImage::Filled(w, h);
   uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
@@ -73,7 +70,7 @@ TEST(ResampleTest, SimdGivesTheSameBytesAsPlainCode) {
 
 TEST(ResampleTest, FlatColourStaysExactlyFlat) {
   for (Size to : {Size{31, 17}, Size{200, 90}, Size{1, 1}}) {
-    RgbImage out = ResizeLanczos3(Filled(123, 45, 200, 17, 255), to);
+    RgbImage out = ResizeLanczos3(Coloured(123, 45, 200, 17, 255), to);
     for (int y = 0; y < out.height; ++y) {
       for (int x = 0; x < out.width; ++x) {
         const uint8_t* p = out.at(x, y);
@@ -88,7 +85,7 @@ TEST(ResampleTest, FlatColourStaysExactlyFlat) {
 TEST(ResampleTest, RampStaysARampAwayFromTheEdges) {
   // value = x / 2 over 512 columns; halving the width averages pixel pairs
   // 2i and 2i+1, so output i should be (4i + 1) / 4 = i + 0.25, rounded: i.
-  RgbImage ramp = Filled(512, 8, 0, 0, 0);
+  RgbImage ramp = RgbImage::Filled(512, 8);
   for (int y = 0; y < 8; ++y) {
     for (int x = 0; x < 512; ++x) ramp.at(x, y)[0] = static_cast<uint8_t>(x / 2);
   }
@@ -100,7 +97,7 @@ TEST(ResampleTest, ShrinkingAveragesInsteadOfAliasing) {
   // A one-pixel checkerboard shrunk 3.25x is mid grey everywhere; a filter
   // whose kernel is not stretched by the scale samples a few neighbours at
   // a drifting phase and gives bands of light and dark.
-  RgbImage board = Filled(400, 400, 0, 0, 0);
+  RgbImage board = RgbImage::Filled(400, 400);
   for (int y = 0; y < 400; ++y) {
     for (int x = 0; x < 400; ++x) {
       if ((x + y) % 2) std::fill_n(board.at(x, y), 3, 255);
