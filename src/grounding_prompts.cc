@@ -145,8 +145,10 @@ nlohmann::json ExtractionSchema() {
           {"items",
            {{"type", "object"},
             {"properties", {{"text", {{"type", "string"}}}, {"noun_chunk", {{"type", "string"}}}}},
-            {"required", {"text", "noun_chunk"}}}}}}}},
+            {"required", {"text", "noun_chunk"}},
+            {"additionalProperties", false}}}}}}},
       {"required", {"cleaned_caption", "expressions"}},
+      {"additionalProperties", false},
   };
 }
 

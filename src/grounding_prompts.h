@@ -48,7 +48,8 @@ std::string RenderGroundingPrompt(const std::string& tmpl,
                                   const std::vector<std::pair<int, std::string>>& expressions,
                                   Size sent, int max_instances);
 
-/// JSON schema of the extraction reply, for structured output.
+/// JSON schema of the extraction reply, for structured output (written to
+/// OpenAI's strict-mode rules: every property required, no others allowed).
 nlohmann::json ExtractionSchema();
 
 /// Short stable hash (FNV-1a 64, hex) of a prompt text, for fingerprints.

@@ -1,5 +1,6 @@
 #include "openai_backend.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "retry.h"
@@ -74,9 +75,13 @@ nlohmann::json BuildOpenAiBody(const OpenAiOptions& options, const TeacherReques
   body["max_tokens"] = request.max_tokens.value_or(options.max_tokens);
   if (options.seed) body["seed"] = *options.seed;
   if (options.structured_output && !request.response_schema.is_null()) {
+    // strict: OpenAI itself enforces the schema only when asked (vLLM,
+    // SGLang and llama.cpp always do). Our schemas meet its rules: every
+    // property required, no additional properties.
     body["response_format"] = {
         {"type", "json_schema"},
-        {"json_schema", {{"name", "reply"}, {"schema", request.response_schema}}}};
+        {"json_schema",
+         {{"name", "reply"}, {"strict", true}, {"schema", request.response_schema}}}};
   }
   if (options.extra_body.is_object())
     for (auto it = options.extra_body.begin(); it != options.extra_body.end(); ++it)
@@ -109,9 +114,14 @@ TeacherReply ParseOpenAiReply(std::string_view body) {
     if (j.contains("usage") && j["usage"].is_object()) {
       const nlohmann::json& u = j["usage"];
       reply.usage.input_tokens = JsonInt(u, "prompt_tokens");
+      // completion_tokens includes reasoning; Usage keeps them apart, as
+      // Gemini reports them, so summaries and the token bucket count each once.
       reply.usage.output_tokens = JsonInt(u, "completion_tokens");
-      if (u.contains("completion_tokens_details"))
+      if (u.contains("completion_tokens_details")) {
         reply.usage.thinking_tokens = JsonInt(u["completion_tokens_details"], "reasoning_tokens");
+        reply.usage.output_tokens =
+            std::max<int64_t>(0, reply.usage.output_tokens - reply.usage.thinking_tokens);
+      }
     }
     if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) {
       reply.error = Error::Make(ErrorKind::kEmptyReply, "reply has no choices");

@@ -2,6 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "grounding_prompts.h"
+#include "region_reply.h"
+
 namespace groundcap {
 namespace {
 
@@ -32,7 +40,7 @@ TEST(OpenAiBackend, ExactRequestBody) {
         {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}},
         {"type": "text", "text": "Locate: the red mug"}]}],
     "temperature": 0.2, "top_p": 0.9, "max_tokens": 512, "seed": 7,
-    "response_format": {"type": "json_schema", "json_schema": {"name": "reply", "schema": {"type": "object"}}},
+    "response_format": {"type": "json_schema", "json_schema": {"name": "reply", "strict": true, "schema": {"type": "object"}}},
     "skip_special_tokens": false,
     "chat_template_kwargs": {"enable_thinking": false}})");
   EXPECT_EQ(BuildOpenAiBody(o, SampleRequest()), expected);
@@ -93,7 +101,7 @@ TEST(OpenAiBackend, ParsesContentUsageAndThinkBlocks) {
   EXPECT_EQ(r.thinking, "look left");
   EXPECT_EQ(r.finish, FinishReason::kStop);
   EXPECT_EQ(r.usage.input_tokens, 100);
-  EXPECT_EQ(r.usage.output_tokens, 20);
+  EXPECT_EQ(r.usage.output_tokens, 15);  // completion_tokens counts the reasoning too
   EXPECT_EQ(r.usage.thinking_tokens, 5);
 }
 
@@ -129,6 +137,29 @@ TEST(OpenAiBackend, UnusableReplies) {
 TEST(OpenAiBackend, ContentAsPartsArray) {
   TeacherReply r = ParseOpenAiReply(R"({"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},"finish_reason":"stop"}]})");
   EXPECT_EQ(r.text, "ab");
+}
+
+TEST(OpenAiBackendTest, OurSchemasMeetStrictModeRules) {
+  // OpenAI rejects a strict schema unless every object lists all its
+  // properties as required and sets additionalProperties to false.
+  std::function<void(const nlohmann::json&, const std::string&)> check =
+      [&](const nlohmann::json& s, const std::string& where) {
+        if (s.value("type", "") == "object") {
+          ASSERT_TRUE(s.contains("additionalProperties")) << where;
+          EXPECT_EQ(s["additionalProperties"], false) << where;
+          std::vector<std::string> props, required = s.value("required", std::vector<std::string>{});
+          for (const auto& [k, v] : s["properties"].items()) {
+            props.push_back(k);
+            check(v, where + "." + k);
+          }
+          std::sort(props.begin(), props.end());
+          std::sort(required.begin(), required.end());
+          EXPECT_EQ(props, required) << where;
+        }
+        if (s.contains("items")) check(s["items"], where + "[]");
+      };
+  check(ExtractionSchema(), "extraction");
+  check(RegionReplySchema(), "regions");
 }
 
 }  // namespace

@@ -61,11 +61,13 @@ nlohmann::json RegionReplySchema() {
             "region_id": {"type": "integer"},
             "caption": {"type": "string"}
           },
-          "required": ["region_id", "caption"]
+          "required": ["region_id", "caption"],
+          "additionalProperties": false
         }
       }
     },
-    "required": ["regions"]
+    "required": ["regions"],
+    "additionalProperties": false
   })");
 }
 

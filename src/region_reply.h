@@ -14,7 +14,8 @@
 
 namespace groundcap {
 
-/// {"regions":[{"region_id": int, "caption": string}]} as a JSON schema.
+/// {"regions":[{"region_id": int, "caption": string}]} as a JSON schema
+/// (written to OpenAI's strict-mode rules, as ExtractionSchema).
 nlohmann::json RegionReplySchema();
 
 /// Captions read from one reply.

@@ -43,11 +43,12 @@ struct TeacherRequest {
 enum class FinishReason { kStop, kLength, kSafety, kOther, kUnknown };
 const char* FinishReasonName(FinishReason r);
 
-/// Token accounting as reported by the server (0 when not reported).
+/// Token accounting as reported by the server (0 when not reported), the
+/// same way for every backend: output excludes thinking.
 struct Usage {
   int64_t input_tokens = 0;
-  int64_t output_tokens = 0;
-  int64_t thinking_tokens = 0;
+  int64_t output_tokens = 0;    ///< visible reply tokens
+  int64_t thinking_tokens = 0;  ///< reasoning / thought tokens
 };
 
 /// The answer to one TeacherRequest, after retries.
