@@ -222,6 +222,36 @@ std::optional<double> ParseDuration(std::string_view text) {
   return total;
 }
 
+void RateLimitHeaders::Read(std::string_view line) {
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return;
+  const std::string name = AsciiLower(Trim(line.substr(0, colon)));
+  if (name.rfind("x-ratelimit-", 0) != 0) return;
+  const std::string value(Trim(line.substr(colon + 1)));
+  double* field = name == "x-ratelimit-remaining-requests" ? &remaining_requests
+                  : name == "x-ratelimit-remaining-tokens" ? &remaining_tokens
+                  : name == "x-ratelimit-reset-requests"   ? &reset_requests_s
+                  : name == "x-ratelimit-reset-tokens"     ? &reset_tokens_s
+                                                           : nullptr;
+  if (!field) return;
+  char* end = nullptr;
+  double v = std::strtod(value.c_str(), &end);
+  if (end && *end == '\0' && end != value.c_str() && std::isfinite(v) && v >= 0) {
+    *field = v;
+  } else if (field == &reset_requests_s || field == &reset_tokens_s) {
+    if (std::optional<double> d = ParseDuration(value)) *field = *d;
+  }
+}
+
+double RateLimitHeaders::PauseSeconds() const {
+  // A reset over a day is not a delay (some servers send epoch times).
+  auto reset = [](double s) { return s >= 0 && s <= 86400 ? s : 0.0; };
+  double pause = 0;
+  if (remaining_requests == 0) pause = std::max(pause, reset(reset_requests_s));
+  if (remaining_tokens == 0) pause = std::max(pause, reset(reset_tokens_s));
+  return pause;
+}
+
 std::optional<double> ParseRetryHintInMessage(std::string_view message) {
   std::string lower = AsciiLower(message);
   for (std::string_view marker : {"retry in ", "try again in "}) {

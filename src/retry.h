@@ -62,6 +62,23 @@ std::optional<double> ParseRetryAfter(std::string_view value, double now_unix_s)
 /// "6m0s", "250ms". nullopt when unparseable.
 std::optional<double> ParseDuration(std::string_view text);
 
+/// What a server says of its remaining budget in `x-ratelimit-*` headers
+/// (OpenAI, Azure OpenAI, Groq, Together and gateways in front of vLLM).
+/// -1 = not said. Reading them lets every worker wait for the reset instead
+/// of running into 429s.
+struct RateLimitHeaders {
+  double remaining_requests = -1;
+  double reset_requests_s = -1;
+  double remaining_tokens = -1;
+  double reset_tokens_s = -1;
+  /// Reads one raw header line ("Name: value\r\n"); others are ignored.
+  /// Resets are durations ("1s", "6m0s", "20ms") or plain seconds.
+  void Read(std::string_view line);
+  /// Seconds every new request should wait: the longest reset among the
+  /// budgets that are used up (remaining 0), else 0.
+  double PauseSeconds() const;
+};
+
 /// Delay suggested in free text: "Please retry in 38.96s", "try again in
 /// 1.2s", "try again in 6m0s". nullopt when none.
 std::optional<double> ParseRetryHintInMessage(std::string_view message);

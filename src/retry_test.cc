@@ -161,5 +161,36 @@ TEST(RetryBackoff, ShouldRetryOnlyRetryableAndBounded) {
   EXPECT_FALSE(ShouldRetry(p, Error::Make(ErrorKind::kContextLength, "x"), 1));
 }
 
+TEST(RateLimitHeadersTest, ReadsOpenAiStyleBudgetsAndPausesOnlyWhenOneIsUsedUp) {
+  RateLimitHeaders h;
+  h.Read("HTTP/1.1 200 OK\r\n");
+  h.Read("X-RateLimit-Remaining-Requests: 0\r\n");
+  h.Read("x-ratelimit-reset-requests:  1m30.5s \r\n");
+  h.Read("x-ratelimit-remaining-tokens: 1200\r\n");
+  h.Read("x-ratelimit-reset-tokens: 20ms\r\n");
+  h.Read("x-ratelimit-limit-requests: 500\r\n");
+  h.Read("retry-after: 7\r\n");
+  EXPECT_EQ(h.remaining_requests, 0);
+  EXPECT_DOUBLE_EQ(h.reset_requests_s, 90.5);
+  EXPECT_EQ(h.remaining_tokens, 1200);
+  EXPECT_DOUBLE_EQ(h.reset_tokens_s, 0.02);
+  EXPECT_DOUBLE_EQ(h.PauseSeconds(), 90.5);
+
+  RateLimitHeaders tokens;
+  tokens.Read("x-ratelimit-remaining-tokens: 0");
+  tokens.Read("x-ratelimit-reset-tokens: 12");  // plain seconds
+  tokens.Read("x-ratelimit-remaining-requests: 3");
+  tokens.Read("x-ratelimit-reset-requests: 1s");
+  EXPECT_DOUBLE_EQ(tokens.PauseSeconds(), 12);
+
+  RateLimitHeaders odd;
+  odd.Read("x-ratelimit-remaining-requests: 0");
+  odd.Read("x-ratelimit-reset-requests: 1767225600");  // an epoch time, not a delay
+  EXPECT_EQ(odd.PauseSeconds(), 0);
+  odd.Read("x-ratelimit-reset-requests: soon");
+  EXPECT_EQ(odd.PauseSeconds(), 0);
+  EXPECT_EQ(RateLimitHeaders{}.PauseSeconds(), 0);
+}
+
 }  // namespace
 }  // namespace groundcap

@@ -327,6 +327,7 @@ void SimServer::Impl::Handle(const std::string& api, const httplib::Request& htt
                       : OpenAiError(std::string("responder failed: ") + e.what(), "server_error", nullptr));
     return;
   }
+  for (const auto& [name, value] : reply.headers) res.set_header(name, value);
   if (!reply.raw_body.empty()) {
     error(reply.status, reply.raw_body);
     return;

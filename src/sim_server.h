@@ -39,6 +39,8 @@ struct SimReply {
   /// instead of the API envelope (to script any error shape).
   int status = 200;
   std::string raw_body;
+  /// Extra response headers, e.g. x-ratelimit-* budgets.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /// Produces reply content. Called concurrently from server threads.

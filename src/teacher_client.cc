@@ -46,8 +46,19 @@ struct Job {
 struct Transfer {
   std::unique_ptr<Job> job;
   std::string response;
+  RateLimitHeaders rate;
   char errbuf[CURL_ERROR_SIZE] = {0};
 };
+
+/// curl header callback, one line at a time: a C frame, so it must not throw.
+size_t ReadHeader(char* buffer, size_t size, size_t nitems, void* userdata) noexcept {
+  const size_t n = size * nitems;
+  try {
+    static_cast<Transfer*>(userdata)->rate.Read(std::string_view(buffer, n));
+  } catch (...) {
+  }
+  return n;
+}
 
 /// curl write callback: a C frame, so it must not throw.
 size_t WriteBody(char* ptr, size_t size, size_t nmemb, void* userdata) noexcept {
@@ -274,6 +285,8 @@ void TeacherClient::Start(std::unique_ptr<Job> job, double now) {
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->job->headers);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &WriteBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &ReadHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -324,7 +337,13 @@ void TeacherClient::OnDone(CURL* easy, CURLcode code, double now) {
   std::unique_ptr<Job> job = std::move(t->job);
   std::string body = std::move(t->response);
   std::string errbuf = t->errbuf;
+  const double pause_s = t->rate.PauseSeconds();
   delete t;
+  if (pause_s > 0) {
+    // The server says a budget is used up: nothing new starts until it resets.
+    GC_DEBUG("teacher: rate limit budget used up, holding new requests for {:.2f}s", pause_s);
+    limiter_.CoolDown(now + pause_s);
+  }
 
   TeacherReply reply;
   Error error;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -175,6 +176,40 @@ struct ErrorCase {
   ErrorKind kind;
   const char* text;  ///< part of the server message that must reach the error
 };
+
+TEST(TeacherClientWire, UsedUpRateLimitBudgetHoldsTheNextRequest) {
+  // The first reply says no requests are left for 400 ms: the client must
+  // not send the second one before then (it would only earn a 429).
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  SimServer server([&](const SimRequest&) {
+    std::lock_guard<std::mutex> lock(mu);
+    arrivals.push_back(std::chrono::steady_clock::now());
+    SimReply reply;
+    reply.text = "ok";
+    if (arrivals.size() == 1) {
+      reply.headers = {{"x-ratelimit-remaining-requests", "0"},
+                       {"x-ratelimit-reset-requests", "400ms"},
+                       {"x-ratelimit-remaining-tokens", "90000"},
+                       {"x-ratelimit-reset-tokens", "6m0s"}};
+    }
+    return reply;
+  });
+  server.Start();
+  auto teacher = OpenAiTeacher(server, FastOptions(), "sk-x");
+  Collector first;
+  teacher->Submit(Req(1), first.Slot(0));
+  ASSERT_TRUE(first.Wait()[0].ok());
+  Collector second;
+  teacher->Submit(Req(2), second.Slot(0));
+  TeacherReply r = second.Wait()[0];
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  EXPECT_EQ(r.attempts, 1);
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(arrivals.size(), 2u);
+  EXPECT_GE(arrivals[1] - arrivals[0], std::chrono::milliseconds(400));
+  EXPECT_EQ(server.requests(), 2);
+}
 
 TEST(TeacherClientWire, ErrorShapesEndToEnd) {
   const ErrorCase cases[] = {
