@@ -4,8 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <utility>
+#include <vector>
 #include <filesystem>
 
 #include <fmt/core.h>
@@ -19,6 +23,9 @@ namespace {
 
 constexpr const char* kFormat = "groundcap-journal";
 constexpr int kVersion = 1;
+/// Compaction on open needs at least this many superseded entries (and at
+/// least as many as live ones): rewriting is linear in the live entries.
+constexpr int64_t kCompactMinSuperseded = 1000;
 
 std::string HeaderLine() {
   nlohmann::ordered_json h;
@@ -80,6 +87,7 @@ Journal::Journal(const std::string& path, double sync_interval_s)
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) throw SetupError(fmt::format("cannot open journal {}: {}", path, std::strerror(errno)));
   Load();
+  CompactIfWorthIt();
   last_sync_ = std::chrono::steady_clock::now();
 }
 
@@ -162,7 +170,61 @@ const JournalIndexEntry* Journal::Find(const std::string& id) const {
   return it == index_.end() ? nullptr : &it->second;
 }
 
-Result<JournalEntry> Journal::Read(int64_t offset) const {
+void Journal::CompactIfWorthIt() {
+  const int64_t live = static_cast<int64_t>(index_.size());
+  const int64_t superseded = loaded_lines_ - live;
+  if (superseded < kCompactMinSuperseded || superseded < live) return;
+  std::vector<std::pair<int64_t, JournalIndexEntry*>> order;
+  order.reserve(index_.size());
+  for (auto& [id, entry] : index_) order.emplace_back(entry.offset, &entry);
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Write the live lines, in their order, to a new file; only a complete,
+  // synced file replaces the journal. Any failure keeps the old one.
+  const std::string tmp = path_ + ".compact";
+  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) {
+    GC_WARN("journal {}: not compacted, cannot create {}: {}", path_, tmp, std::strerror(errno));
+    return;
+  }
+  std::string text = HeaderLine();
+  std::vector<int64_t> offsets;
+  offsets.reserve(order.size());
+  int64_t written = 0;
+  bool ok = true;
+  for (const auto& [offset, entry] : order) {
+    offsets.push_back(written + static_cast<int64_t>(text.size()));
+    text += ReadLine(offset);
+    text += '\n';
+    if (text.size() >= (1u << 20)) {  // write in ~1 MB pieces
+      ok = ok && WriteAll(out, text);
+      written += static_cast<int64_t>(text.size());
+      text.clear();
+    }
+  }
+  ok = ok && WriteAll(out, text) && ::fdatasync(out) == 0;
+  written += static_cast<int64_t>(text.size());
+  ::close(out);
+  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
+    GC_WARN("journal {}: not compacted: {}", path_, std::strerror(errno));
+    std::remove(tmp.c_str());
+    return;
+  }
+  int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  if (fd < 0) {
+    throw SetupError(fmt::format("cannot reopen compacted journal {}: {}", path_,
+                                 std::strerror(errno)));
+  }
+  ::close(fd_);
+  fd_ = fd;
+  for (size_t i = 0; i < order.size(); ++i) order[i].second->offset = offsets[i];
+  end_ = written;
+  compacted_lines_ = superseded;
+  GC_INFO("journal {}: compacted, dropped {} superseded entries, kept {}", path_, superseded,
+          live);
+}
+
+std::string Journal::ReadLine(int64_t offset) const {
   std::string line;
   std::vector<char> buf(1 << 16);
   int64_t pos = offset;
@@ -178,6 +240,11 @@ Result<JournalEntry> Journal::Read(int64_t offset) const {
     line.append(buf.data(), static_cast<size_t>(n));
     pos += n;
   }
+  return line;
+}
+
+Result<JournalEntry> Journal::Read(int64_t offset) const {
+  std::string line = ReadLine(offset);
   std::optional<JournalEntry> e = ParseEntry(line);
   if (!e) return Fail(ErrorKind::kInternal, fmt::format("{}: no valid entry at offset {}", path_, offset));
   return std::move(*e);

@@ -4,7 +4,10 @@
 // One line per finished sample; the last entry for an id wins. The journal
 // keeps only an index in memory (id -> fingerprint, status, file offset), so
 // memory grows with the number of ids, not with the records. A torn last line
-// (crash mid-write) is cut off on open.
+// (crash mid-write) is cut off on open. When superseded entries (failures
+// retried, samples redone) outnumber the live ones on open, the file is
+// rewritten with the live entries only, atomically (a new file renamed over
+// the old), so repeated runs do not grow it without bound.
 //
 // Durability: each entry is one write(2) on an O_APPEND descriptor, so a
 // killed process (kill -9) loses nothing that Append returned for. Against
@@ -70,10 +73,15 @@ class Journal {
   int64_t repaired_bytes() const { return repaired_bytes_; }
   /// Complete but unparseable lines skipped on open.
   int64_t bad_lines() const { return bad_lines_; }
+  /// Superseded entries dropped by compaction on open (0 when none was due).
+  int64_t compacted_lines() const { return compacted_lines_; }
   const std::string& path() const { return path_; }
 
  private:
   void Load();
+  void CompactIfWorthIt();
+  /// The raw line at `offset`, without its newline ("" at end of file).
+  std::string ReadLine(int64_t offset) const;
 
   std::string path_;
   int fd_ = -1;
@@ -85,6 +93,7 @@ class Journal {
   int64_t loaded_lines_ = 0;
   int64_t repaired_bytes_ = 0;
   int64_t bad_lines_ = 0;
+  int64_t compacted_lines_ = 0;
 };
 
 /// Serialises an entry as one journal line (with the trailing newline).

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 namespace groundcap {
 namespace {
@@ -54,6 +55,60 @@ TEST(JournalTest, AppendFindReadAndReload) {
   ASSERT_TRUE(eb->error);
   EXPECT_EQ(eb->error->kind, ErrorKind::kTimeout);
   EXPECT_EQ(j.Find("zzz"), nullptr);
+}
+
+size_t LineCount(const std::string& path) {
+  std::ifstream in(path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+TEST(JournalTest, ManySupersededEntriesAreCompactedOnOpen) {
+  std::string p = FreshPath("compact");
+  {
+    Journal j(p);
+    for (int i = 0; i < 600; ++i) j.Append(Ok("x" + std::to_string(i), "f", i));
+    // Redo the first 500 three times (a retry_failed run, a changed spec...):
+    // 1500 superseded entries against 600 live ones.
+    for (int round = 1; round <= 3; ++round) {
+      for (int i = 0; i < 500; ++i) j.Append(Ok("x" + std::to_string(i), "f", 1000 * round + i));
+    }
+  }
+  ASSERT_EQ(LineCount(p), 1u + 2100u);
+  {
+    Journal j(p);
+    EXPECT_EQ(j.compacted_lines(), 1500);
+    EXPECT_EQ(j.size(), 600u);
+    EXPECT_EQ(LineCount(p), 1u + 600u);
+    EXPECT_FALSE(std::filesystem::exists(p + ".compact"));
+    for (int i : {0, 499, 500, 599}) {
+      const JournalIndexEntry* e = j.Find("x" + std::to_string(i));
+      ASSERT_NE(e, nullptr) << i;
+      auto read = j.Read(e->offset);
+      ASSERT_TRUE(read) << read.error().message;
+      EXPECT_EQ(read->record["v"], i < 500 ? 3000 + i : i);
+    }
+    j.Append(Ok("x0", "f", 7));  // appending still works after the swap
+  }
+  Journal again(p);
+  EXPECT_EQ(again.compacted_lines(), 0);  // not due: 1 superseded entry
+  EXPECT_EQ(again.size(), 600u);
+  auto x0 = again.Read(again.Find("x0")->offset);
+  ASSERT_TRUE(x0);
+  EXPECT_EQ(x0->record["v"], 7);
+}
+
+TEST(JournalTest, FewSupersededEntriesAreLeftAlone) {
+  std::string p = FreshPath("nocompact");
+  {
+    Journal j(p);
+    for (int i = 0; i < 1200; ++i) j.Append(Ok("y" + std::to_string(i % 2000), "f", i));
+    for (int i = 0; i < 1100; ++i) j.Append(Ok("y" + std::to_string(i), "f", -i));
+  }
+  Journal j(p);  // 1100 superseded but 1200 live: rewriting would not halve the file
+  EXPECT_EQ(j.compacted_lines(), 0);
+  EXPECT_EQ(LineCount(p), 1u + 2300u);
 }
 
 TEST(JournalTest, TornTailIsRepaired) {
