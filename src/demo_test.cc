@@ -80,6 +80,10 @@ TEST(DemoNoiseTest, NoiseShowsAsLowerScores) {
   nlohmann::json g = ReadJson(out / "eval_grounding.json")["grounding"];
   EXPECT_LT(g["accuracy"].get<double>(), 0.9) << g.dump();
   EXPECT_GT(g["missing"].get<int>() + g["unmatched_expressions"].get<int>(), 0) << g.dump();
+  // Region captions are noised too: confused shapes are wrong captions
+  // (missed ones are re-asked, and may come back right).
+  nlohmann::json r = ReadJson(out / "eval_region_caption.json")["region_caption"];
+  EXPECT_LT(r["accuracy"].get<double>(), 0.95) << r.dump();
   fs::remove_all(out);
 }
 

@@ -232,7 +232,18 @@ nlohmann::json Grounding(std::string_view prompt, const std::vector<FoundShape>&
   return dets;
 }
 
-nlohmann::json RegionsStructured(std::string_view prompt, const RgbImage& image) {
+/// The same noise for one region caption: nullopt when the region is missed
+/// (structured: left out of the reply; dataflow: described as background),
+/// or a confused shape.
+std::optional<FoundShape> NoisyRegion(std::optional<FoundShape> f, double noise, Rng& rng) {
+  if (!f || noise <= 0) return f;
+  std::vector<FoundShape> kept = ApplyNoise({*f}, noise, rng);
+  if (kept.empty()) return std::nullopt;
+  return kept.front();
+}
+
+nlohmann::json RegionsStructured(std::string_view prompt, const RgbImage& image, double noise,
+                                 Rng& rng) {
   nlohmann::json regions = nlohmann::json::array();
   // Outlines are drawn inside the box, about sqrt(W*H)/320 pixels wide (draw.cc).
   const double scale = std::sqrt(static_cast<double>(image.width) * image.height);
@@ -246,13 +257,15 @@ nlohmann::json RegionsStructured(std::string_view prompt, const RgbImage& image)
     Box b;
     b.x1 = v[0] / 1000 * image.width, b.y1 = v[1] / 1000 * image.height;
     b.x2 = v[2] / 1000 * image.width, b.y2 = v[3] / 1000 * image.height;
-    std::optional<FoundShape> f = DescribeRegion(image, b, margin);
+    std::optional<FoundShape> seen = DescribeRegion(image, b, margin);
+    std::optional<FoundShape> f = NoisyRegion(seen, noise, rng);
+    if (seen && !f) continue;  // missed: a re-ask may get it
     regions.push_back({{"region_id", id}, {"caption", f ? Describe(*f) : "a plain background"}});
   }
   return {{"regions", regions}};
 }
 
-std::string RegionsDataflow(const RgbImage& dimmed) {
+std::string RegionsDataflow(const RgbImage& dimmed, double noise, Rng& rng) {
   RgbImage image = Undim(dimmed);
   std::vector<Box> boxes = FindGreenRectangles(image);
   std::string out;
@@ -263,7 +276,7 @@ std::string RegionsDataflow(const RgbImage& dimmed) {
     Box label;
     label.x1 = boxes[i].x1 + 3, label.y1 = boxes[i].y1 - 3;
     label.x2 = boxes[i].x1 + 7 + 13 * digits + 2, label.y2 = boxes[i].y1 + 29;
-    std::optional<FoundShape> f = DescribeRegion(image, boxes[i], 2, {label});
+    std::optional<FoundShape> f = NoisyRegion(DescribeRegion(image, boxes[i], 2, {label}), noise, rng);
     if (!out.empty()) out += " ";
     out += "<region" + std::to_string(i + 1) + ">: " + (f ? Describe(*f) : "a plain background") + ".";
   }
@@ -341,10 +354,10 @@ SimReply SimRespond(const SimRequest& request, const SimOptions& options) {
       break;
     }
     case SimTask::kRegionStructured:
-      reply.text = RegionsStructured(request.prompt, *image).dump();
+      reply.text = RegionsStructured(request.prompt, *image, options.noise, rng).dump();
       break;
     case SimTask::kRegionDataflow:
-      reply.text = RegionsDataflow(*image);
+      reply.text = RegionsDataflow(*image, options.noise, rng);
       break;
     case SimTask::kUnknown: {
       std::string text = "The image shows";
