@@ -340,6 +340,73 @@ TEST_F(ImageTest, RefusesDecompressionBombFromHeader) {
   EXPECT_TRUE(ProbeImage(small, limits));
 }
 
+void PutBig32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+/// A PNG of one row of 8-bit samples with `channels` per pixel (colour type
+/// 4 = grey+alpha, 6 = RGBA), deflated as one stored block: no zlib needed.
+std::string PngRow(const std::vector<uint8_t>& samples, int channels, int colour_type) {
+  auto chunk = [](std::string* out, const std::string& type, const std::string& data) {
+    PutBig32(out, static_cast<uint32_t>(data.size()));
+    std::string body = type + data;
+    out->append(body);
+    PutBig32(out, Crc32(reinterpret_cast<const unsigned char*>(body.data()), body.size()));
+  };
+  std::string ihdr;
+  PutBig32(&ihdr, static_cast<uint32_t>(samples.size() / channels));
+  PutBig32(&ihdr, 1);
+  ihdr += {8, static_cast<char>(colour_type), 0, 0, 0};
+  std::string raw(1, '\0');  // filter type 0
+  raw.append(samples.begin(), samples.end());
+  uint32_t a = 1, b = 0;  // Adler-32 of the raw scanline
+  for (unsigned char c : raw) {
+    a = (a + c) % 65521;
+    b = (b + a) % 65521;
+  }
+  const uint16_t len = static_cast<uint16_t>(raw.size());
+  std::string idat = {0x78, 0x01, 0x01, static_cast<char>(len & 0xFF), static_cast<char>(len >> 8),
+                      static_cast<char>(~len & 0xFF), static_cast<char>((~len >> 8) & 0xFF)};
+  idat += raw;
+  PutBig32(&idat, (b << 16) | a);
+  std::string png = "\x89PNG\r\n\x1a\n";
+  chunk(&png, "IHDR", ihdr);
+  chunk(&png, "IDAT", idat);
+  chunk(&png, "IEND", "");
+  return png;
+}
+
+TEST_F(ImageTest, AlphaIsFlattenedOntoWhite) {
+  // Transparent red, opaque red, half-transparent blue.
+  std::string rgba = Write("rgba.png", PngRow({255, 0, 0, 0, 255, 0, 0, 255, 0, 0, 255, 128}, 4, 6));
+  // Transparent black, opaque black, half-transparent black.
+  std::string ga = Write("ga.png", PngRow({0, 0, 0, 255, 0, 128}, 2, 4));
+  const uint8_t want[3][3] = {{255, 255, 255}, {255, 0, 0}, {127, 127, 255}};
+  const uint8_t want_grey[3] = {255, 0, 127};
+  PrepareOptions keep;
+  keep.resize = PrepareOptions::Resize::kNone;
+  keep.encoding = "png";
+  for (const std::string& path : {rgba, ga}) {
+    SCOPED_TRACE(path);
+    auto loaded = LoadImage(path);
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    auto prepared = PrepareForTeacher(path, keep);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    auto sent = DecodeImage(prepared->bytes);
+    ASSERT_TRUE(sent) << sent.error().message;
+    for (const RgbImage* img : {&*loaded, &*sent}) {
+      ASSERT_EQ(img->width, 3);
+      ASSERT_EQ(img->height, 1);
+      for (int x = 0; x < 3; ++x) {
+        for (int c = 0; c < 3; ++c) {
+          const int expected = path == rgba ? want[x][c] : want_grey[x];
+          EXPECT_NEAR(img->at(x, 0)[c], expected, 1) << "pixel " << x << " channel " << c;
+        }
+      }
+    }
+  }
+}
+
 TEST(Base64Test, Rfc4648Vectors) {
   const std::pair<std::string, std::string> vectors[] = {
       {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},

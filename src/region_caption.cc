@@ -437,6 +437,8 @@ StepAction RegionCaptionStep::DataflowDone(SampleJob& job, SampleState& st,
   out["bbox"] = st.raw_boxes;
   out["normalized_bbox"] = DataflowNormalize(boxes, st.size, std::max(options_.max_boxes,
                                                                      static_cast<int>(boxes.size())));
+  // As in DataFlow, the folder the results go to (not a file), as configured.
+  out["result_file"] = options_.results_dir;
   out["image_with_bbox"] = st.marked_path;
   out["valid_bboxes_num"] = static_cast<int>(boxes.size());
   out["prompt"] = st.first_prompt;

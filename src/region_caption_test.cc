@@ -142,8 +142,9 @@ TEST_F(RegionCaptionTest, DataflowModeReproducesFixtureRecords) {
     std::vector<std::string> keys;
     for (const auto& [key, value] : done.output->items()) keys.push_back(key);
     EXPECT_EQ(keys, (std::vector<std::string>{"image", "type", "bbox", "normalized_bbox",
-                                              "image_with_bbox", "valid_bboxes_num", "prompt",
-                                              "answer"}));
+                                              "result_file", "image_with_bbox",
+                                              "valid_bboxes_num", "prompt", "answer"}));
+    EXPECT_EQ(out["result_file"], options_.results_dir);
   }
 }
 

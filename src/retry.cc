@@ -243,12 +243,14 @@ void RateLimitHeaders::Read(std::string_view line) {
   }
 }
 
-double RateLimitHeaders::PauseSeconds() const {
+double RateLimitHeaders::PauseSeconds(double next_tokens) const {
   // A reset over a day is not a delay (some servers send epoch times).
   auto reset = [](double s) { return s >= 0 && s <= 86400 ? s : 0.0; };
   double pause = 0;
   if (remaining_requests == 0) pause = std::max(pause, reset(reset_requests_s));
-  if (remaining_tokens == 0) pause = std::max(pause, reset(reset_tokens_s));
+  if (remaining_tokens >= 0 && remaining_tokens < std::max(1.0, next_tokens)) {
+    pause = std::max(pause, reset(reset_tokens_s));
+  }
   return pause;
 }
 

@@ -75,8 +75,10 @@ struct RateLimitHeaders {
   /// Resets are durations ("1s", "6m0s", "20ms") or plain seconds.
   void Read(std::string_view line);
   /// Seconds every new request should wait: the longest reset among the
-  /// budgets that are used up (remaining 0), else 0.
-  double PauseSeconds() const;
+  /// budgets that are used up, else 0. The request budget is used up at 0;
+  /// the token budget when fewer than `next_tokens` remain (the caller's
+  /// estimate of a typical request), since the next one would be refused.
+  double PauseSeconds(double next_tokens = 0) const;
 };
 
 /// Delay suggested in free text: "Please retry in 38.96s", "try again in

@@ -175,6 +175,7 @@ TEST(RateLimitHeadersTest, ReadsOpenAiStyleBudgetsAndPausesOnlyWhenOneIsUsedUp) 
   EXPECT_EQ(h.remaining_tokens, 1200);
   EXPECT_DOUBLE_EQ(h.reset_tokens_s, 0.02);
   EXPECT_DOUBLE_EQ(h.PauseSeconds(), 90.5);
+  EXPECT_DOUBLE_EQ(h.PauseSeconds(1200), 90.5);
 
   RateLimitHeaders tokens;
   tokens.Read("x-ratelimit-remaining-tokens: 0");
@@ -182,6 +183,14 @@ TEST(RateLimitHeadersTest, ReadsOpenAiStyleBudgetsAndPausesOnlyWhenOneIsUsedUp) 
   tokens.Read("x-ratelimit-remaining-requests: 3");
   tokens.Read("x-ratelimit-reset-requests: 1s");
   EXPECT_DOUBLE_EQ(tokens.PauseSeconds(), 12);
+
+  // Tokens left, but fewer than the next request needs: that waits too.
+  RateLimitHeaders low;
+  low.Read("x-ratelimit-remaining-tokens: 800");
+  low.Read("x-ratelimit-reset-tokens: 4s");
+  EXPECT_EQ(low.PauseSeconds(), 0);
+  EXPECT_EQ(low.PauseSeconds(800), 0);
+  EXPECT_DOUBLE_EQ(low.PauseSeconds(801), 4);
 
   RateLimitHeaders odd;
   odd.Read("x-ratelimit-remaining-requests: 0");

@@ -337,10 +337,12 @@ void TeacherClient::OnDone(CURL* easy, CURLcode code, double now) {
   std::unique_ptr<Job> job = std::move(t->job);
   std::string body = std::move(t->response);
   std::string errbuf = t->errbuf;
-  const double pause_s = t->rate.PauseSeconds();
+  // This request's size stands for the next one's.
+  const double pause_s = t->rate.PauseSeconds(job->token_estimate);
   delete t;
   if (pause_s > 0) {
-    // The server says a budget is used up: nothing new starts until it resets.
+    // The server says a budget is used up (or too low for another request
+    // like this one): nothing new starts until it resets.
     GC_DEBUG("teacher: rate limit budget used up, holding new requests for {:.2f}s", pause_s);
     limiter_.CoolDown(now + pause_s);
   }
