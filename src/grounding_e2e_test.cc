@@ -64,6 +64,8 @@ struct Case {
   std::string reply_format;  ///< what the scripted teacher answers in
   int chunk;
 };
+/// Names the case in ctest's listing instead of dumping its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 /// The scripted teacher.
 class ScriptedTeacher {

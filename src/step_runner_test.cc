@@ -120,8 +120,11 @@ class FakeTeacher : public Teacher {
         continue;
       }
       auto first = queue_.begin();
-      if (first->first > std::chrono::steady_clock::now()) {
-        cv_.wait_until(lock, first->first);
+      // A copy: wait_until reads its deadline again after waking, when
+      // Stop() may have freed the queue's node.
+      const auto due = first->first;
+      if (due > std::chrono::steady_clock::now()) {
+        cv_.wait_until(lock, due);
         continue;
       }
       auto item = std::move(first->second);
@@ -433,12 +436,13 @@ class ThrowingStep : public EchoStep {
     if (job.record["caption"] == "SLOW") {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       job.record["late"] = std::string(4096, 'x');  // the slot must still exist
-      slow_done = true;
+      if (slow_done) *slow_done = true;
       return StepAction::Done(job.record);
     }
     return EchoStep::Begin(job);
   }
-  std::atomic<bool> slow_done{false};
+  /// Owned by the test: the step itself is gone once RunStep returns.
+  std::atomic<bool>* slow_done = nullptr;
 };
 
 StepStats RunThrowing(const Fixture& f, ThrowingStep* logic, Teacher* t) {
@@ -470,9 +474,11 @@ int OpenFds() {
 TEST(StepRunnerTest, ExceptionOutOfRunJoinsCpuRoundsAndClosesFiles) {
   Fixture f = MakeInput("throw_run", {DumpJsonLine(J{{"caption", "SLOW"}}), DumpJsonLine(J{{"caption", "BOOM"}})});
   int before = OpenFds();
+  std::atomic<bool> slow_done{false};
   auto* logic = new ThrowingStep;
+  logic->slow_done = &slow_done;
   EXPECT_THROW(RunThrowing(f, logic, nullptr), SetupError);
-  EXPECT_TRUE(logic->slow_done.load());  // finished before its slot was freed
+  EXPECT_TRUE(slow_done.load());  // finished before its slot was freed
   EXPECT_EQ(OpenFds(), before);          // rejects.jsonl was leaked
 }
 
