@@ -479,7 +479,7 @@ TEST(StepRunnerTest, ExceptionOutOfRunJoinsCpuRoundsAndClosesFiles) {
   logic->slow_done = &slow_done;
   EXPECT_THROW(RunThrowing(f, logic, nullptr), SetupError);
   EXPECT_TRUE(slow_done.load());  // finished before its slot was freed
-  EXPECT_EQ(OpenFds(), before);          // rejects.jsonl was leaked
+  EXPECT_EQ(OpenFds(), before);   // rejects.jsonl was leaked
 }
 
 /// Answers the first request with a quota error at once and holds the others
