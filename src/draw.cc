@@ -301,4 +301,42 @@ RgbImage DrawMarks(const RgbImage& image, const std::vector<Box>& boxes, MarkSty
   return out;
 }
 
+int ReadDataflowLabel(const RgbImage& image, int x, int y, int max_number) {
+  // DrawMarks writes white (255) on black; the rest of the image is dimmed
+  // to at most 204, so "ink" is what is clearly brighter than that.
+  auto ink = [&](int px, int py) {
+    if (px < 0 || py < 0 || px >= image.width || py >= image.height) return false;
+    const uint8_t* p = image.at(px, py);
+    return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2] >= 215;
+  };
+  const uint8_t white[3] = {255, 255, 255};
+  int best = 0;
+  double best_iou = 0.4;  // below this, nothing legible is there
+  for (int n = 1; n <= max_number; ++n) {
+    const std::string text = RegionLabel(MarkStyle::kDataflow, n);
+    // The candidate's own patch plus one more digit to its right, so "1"
+    // does not match the first digit of "12".
+    const int w = 13 * static_cast<int>(text.size() + 1) + 2, h = kDfGlyph + 4;
+    RgbImage glyphs = RgbImage::Filled(w, h, 0);
+    DrawText(glyphs, 2, 2, kDfGlyph, text, white);
+    for (int dy = -2; dy <= 2; ++dy) {
+      for (int dx = -2; dx <= 2; ++dx) {
+        // Where DrawMarks put the text's top-left, minus the 2 px margin.
+        const int ox = x + 6 + dx - 2, oy = y + 20 - kDfGlyph + dy - 2;
+        int both = 0, either = 0;
+        for (int gy = 0; gy < h; ++gy) {
+          for (int gx = 0; gx < w; ++gx) {
+            const bool drawn = glyphs.at(gx, gy)[0] != 0, seen = ink(ox + gx, oy + gy);
+            both += drawn && seen;
+            either += drawn || seen;
+          }
+        }
+        const double iou = either ? static_cast<double>(both) / either : 0;
+        if (iou > best_iou) best_iou = iou, best = n;
+      }
+    }
+  }
+  return best;
+}
+
 }  // namespace groundcap

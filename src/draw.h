@@ -48,6 +48,15 @@ struct MarkLayout {
 /// room; kDataflow labels sit at DataFlow's fixed offset, even off-image.
 MarkLayout LayoutMarks(Size size, const std::vector<Box>& boxes, MarkStyle style);
 
+/// Reads the number DrawMarks wrote in kDataflow style for the region whose
+/// box starts at (x, y) (its top-left in whole pixels, as drawn), on the
+/// image as drawn or after lossy encoding. Each candidate 1..max_number is
+/// rendered in place (give or take a pixel) and the one whose strokes best
+/// cover the label's white pixels wins; 0 when none matches (no label there,
+/// or one drawn over). The simulated teacher reads marks this way, like a
+/// model does, so a wrong or illegible digit fails tests.
+int ReadDataflowLabel(const RgbImage& image, int x, int y, int max_number);
+
 }  // namespace groundcap
 
 #endif  // GROUNDCAP_DRAW_H_

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace groundcap {
 namespace {
 
@@ -139,6 +141,38 @@ TEST(DrawTest, NumberedScalesWithImageSize) {
   EXPECT_GT(large.line_width, small.line_width);
   EXPECT_GT(large.glyph_height, 2 * small.glyph_height);
   EXPECT_GT(large.labels[0].y2 - large.labels[0].y1, large.glyph_height);
+}
+
+TEST(DrawTest, DataflowLabelsReadBackAsTheirNumbers) {
+  // 36 regions on a grid over stripes of white (dimmed to 204, the
+  // brightest background there is) and grey, read back as drawn and after a
+  // JPEG round trip, as the teacher receives them.
+  RgbImage img = Flat(720, 480, 40);
+  for (int y = 0; y < img.height; ++y) {
+    for (int x = 0; x < img.width; ++x) {
+      if ((x / 7 + y / 5) % 3 == 0) std::fill(img.at(x, y), img.at(x, y) + 3, 255);
+    }
+  }
+  std::vector<Box> boxes;
+  for (int i = 0; i < 36; ++i) {
+    const double x = 10 + (i % 9) * 78, y = 12 + (i / 9) * 115;
+    boxes.push_back(MakeBox(x + i % 3, y + i % 2, x + 70, y + 100));
+  }
+  RgbImage drawn = DrawMarks(img, boxes, MarkStyle::kDataflow);
+  auto jpeg = EncodeImage(drawn, "jpeg", 90);
+  ASSERT_TRUE(jpeg);
+  auto received = DecodeImage(*jpeg);
+  ASSERT_TRUE(received);
+  for (const RgbImage* image : {&drawn, &*received}) {
+    SCOPED_TRACE(image == &drawn ? "as drawn" : "after JPEG q90");
+    for (size_t i = 0; i < boxes.size(); ++i) {
+      EXPECT_EQ(ReadDataflowLabel(*image, static_cast<int>(boxes[i].x1),
+                                  static_cast<int>(boxes[i].y1), 99),
+                static_cast<int>(i + 1));
+    }
+    // Inside a box, away from any label, nothing reads as a number.
+    EXPECT_EQ(ReadDataflowLabel(*image, 40, 60, 99), 0);
+  }
 }
 
 }  // namespace

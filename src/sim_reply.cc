@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "draw.h"
 #include "error.h"
 #include "rng.h"
 #include "sim_vision.h"
@@ -106,8 +108,8 @@ RgbImage Undim(const RgbImage& image) {
   return out;
 }
 
-/// DataFlow marks: pure-green 2 px rectangles. Returns their boxes in
-/// reading order (the digits are not read; see docs/formats.md).
+/// DataFlow marks: pure-green 2 px rectangles. Returns the boxes DrawMarks
+/// was given (its lines cover pixels x1-1 and x1), in reading order.
 std::vector<Box> FindGreenRectangles(const RgbImage& image) {
   const int w = image.width, h = image.height;
   std::vector<uint8_t> green(static_cast<size_t>(w) * h, 0);
@@ -266,19 +268,27 @@ nlohmann::json RegionsStructured(std::string_view prompt, const RgbImage& image,
 }
 
 std::string RegionsDataflow(const RgbImage& dimmed, double noise, Rng& rng) {
+  // Each mark is named by the number drawn on it, read off the picture as a
+  // model would, so a wrong digit shows as a wrong answer; a mark whose
+  // number cannot be read is left out.
+  std::map<int, Box> marks;
+  for (const Box& b : FindGreenRectangles(Undim(dimmed))) {
+    int n = ReadDataflowLabel(dimmed, static_cast<int>(std::lround(b.x1)),
+                              static_cast<int>(std::lround(b.y1)), 99);
+    if (n > 0) marks.emplace(n, b);
+  }
   RgbImage image = Undim(dimmed);
-  std::vector<Box> boxes = FindGreenRectangles(image);
   std::string out;
-  for (size_t i = 0; i < boxes.size(); ++i) {
+  for (const auto& [n, box] : marks) {
     // DataFlow's label: a black patch from (x+4, y-2) to (x+5+tw, y+28),
     // tw = 13 px per digit + 2.
-    int digits = static_cast<int>(std::to_string(i + 1).size());
+    int digits = static_cast<int>(std::to_string(n).size());
     Box label;
-    label.x1 = boxes[i].x1 + 3, label.y1 = boxes[i].y1 - 3;
-    label.x2 = boxes[i].x1 + 7 + 13 * digits + 2, label.y2 = boxes[i].y1 + 29;
-    std::optional<FoundShape> f = NoisyRegion(DescribeRegion(image, boxes[i], 2, {label}), noise, rng);
+    label.x1 = box.x1 + 3, label.y1 = box.y1 - 3;
+    label.x2 = box.x1 + 7 + 13 * digits + 2, label.y2 = box.y1 + 29;
+    std::optional<FoundShape> f = NoisyRegion(DescribeRegion(image, box, 2, {label}), noise, rng);
     if (!out.empty()) out += " ";
-    out += "<region" + std::to_string(i + 1) + ">: " + (f ? Describe(*f) : "a plain background") + ".";
+    out += "<region" + std::to_string(n) + ">: " + (f ? Describe(*f) : "a plain background") + ".";
   }
   return out;
 }

@@ -271,9 +271,11 @@ TEST(SimVisionTest, DescribesNumberedRegions) {
 TEST(SimVisionTest, AnswersDataflowPromptFromGreenMarks) {
   for (int i = 0; i < 6; ++i) {
     Scene s = MakeScene(7, i);
+    // Largest first, as DataFlow orders its proposals: not reading order,
+    // so only the digits drawn on the marks say which region is which.
     std::vector<SceneObject> objs = s.objects;
     std::sort(objs.begin(), objs.end(), [](const SceneObject& a, const SceneObject& b) {
-      return a.box.y1 != b.box.y1 ? a.box.y1 < b.box.y1 : a.box.x1 < b.box.x1;
+      return a.box.width() * a.box.height() > b.box.width() * b.box.height();
     });
     std::vector<Box> boxes;
     for (const SceneObject& o : objs) boxes.push_back(o.box);
