@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace groundcap {
 namespace {
@@ -193,6 +195,10 @@ void DrawOutline(RgbImage& img, const IntBox& b, int t, const uint8_t rgb[3]) {
 constexpr int kDfGlyph = 14;
 constexpr int kDfBaseline = 7;
 
+/// Top-left of the DataFlow digits' cell for a box starting at (x, y): 2 px
+/// right of the text origin (x+4, y+20), one glyph height above it.
+std::pair<int, int> DfTextCell(int x, int y) { return {x + 4 + 2, y + 20 - kDfGlyph}; }
+
 }  // namespace
 
 std::string RegionLabel(MarkStyle style, int number) {
@@ -276,7 +282,8 @@ RgbImage DrawMarks(const RgbImage& image, const std::vector<Box>& boxes, MarkSty
       DrawOutline(out, {b.x1 - 1, b.y1 - 1, b.x2 + 1, b.y2 + 1}, 2, green);
       const LabelRect& l = layout.labels[i];
       FillRect(out, l.x1, l.y1, l.x2, l.y2, black);
-      DrawText(out, b.x1 + 4 + 2, b.y1 + 20 - kDfGlyph, kDfGlyph,
+      const auto [tx, ty] = DfTextCell(b.x1, b.y1);
+      DrawText(out, tx, ty, kDfGlyph,
                RegionLabel(style, static_cast<int>(i + 1)), white);
     }
     return out;
@@ -302,33 +309,44 @@ RgbImage DrawMarks(const RgbImage& image, const std::vector<Box>& boxes, MarkSty
 }
 
 int ReadDataflowLabel(const RgbImage& image, int x, int y, int max_number) {
-  // DrawMarks writes white (255) on black; the rest of the image is dimmed
-  // to at most 204, so "ink" is what is clearly brighter than that.
-  auto ink = [&](int px, int py) {
-    if (px < 0 || py < 0 || px >= image.width || py >= image.height) return false;
-    const uint8_t* p = image.at(px, py);
-    return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2] >= 215;
-  };
+  // Candidates are compared at offsets of up to kSlack px from where
+  // DrawMarks puts the digits, each over its own width plus one more digit
+  // to the right, so "1" does not match the first digit of "12".
+  constexpr int kSlack = 2;
+  const int h = kDfGlyph + 2 * kSlack;
+  const int widest = 13 * static_cast<int>(std::to_string(max_number).size() + 1) + 2;
+  // Ink: DrawMarks writes white (255) on black and dims everything else to
+  // at most 204, so ink is what is clearly brighter than that. Computed once
+  // for the whole area any candidate looks at.
+  const auto [cx, cy] = DfTextCell(x, y);
+  const int mx = cx - 2 * kSlack, my = cy - 2 * kSlack;
+  const int mw = widest + 2 * kSlack, mh = h + 2 * kSlack;
+  std::vector<uint8_t> ink(static_cast<size_t>(mw) * mh, 0);
+  for (int j = 0; j < mh; ++j) {
+    for (int i = 0; i < mw; ++i) {
+      const int px = mx + i, py = my + j;
+      if (px < 0 || py < 0 || px >= image.width || py >= image.height) continue;
+      const uint8_t* p = image.at(px, py);
+      ink[static_cast<size_t>(j) * mw + i] = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2] >= 215;
+    }
+  }
   const uint8_t white[3] = {255, 255, 255};
   int best = 0;
   double best_iou = 0.4;  // below this, nothing legible is there
   for (int n = 1; n <= max_number; ++n) {
     const std::string text = RegionLabel(MarkStyle::kDataflow, n);
-    // The candidate's own patch plus one more digit to its right, so "1"
-    // does not match the first digit of "12".
-    const int w = 13 * static_cast<int>(text.size() + 1) + 2, h = kDfGlyph + 4;
+    const int w = 13 * static_cast<int>(text.size() + 1) + 2;
     RgbImage glyphs = RgbImage::Filled(w, h, 0);
-    DrawText(glyphs, 2, 2, kDfGlyph, text, white);
-    for (int dy = -2; dy <= 2; ++dy) {
-      for (int dx = -2; dx <= 2; ++dx) {
-        // Where DrawMarks put the text's top-left, minus the 2 px margin.
-        const int ox = x + 6 + dx - 2, oy = y + 20 - kDfGlyph + dy - 2;
+    DrawText(glyphs, kSlack, kSlack, kDfGlyph, text, white);
+    for (int oy = 0; oy <= 2 * kSlack; ++oy) {
+      for (int ox = 0; ox <= 2 * kSlack; ++ox) {
         int both = 0, either = 0;
         for (int gy = 0; gy < h; ++gy) {
+          const uint8_t* seen = &ink[static_cast<size_t>(oy + gy) * mw + ox];
           for (int gx = 0; gx < w; ++gx) {
-            const bool drawn = glyphs.at(gx, gy)[0] != 0, seen = ink(ox + gx, oy + gy);
-            both += drawn && seen;
-            either += drawn || seen;
+            const bool drawn = glyphs.at(gx, gy)[0] != 0;
+            both += drawn && seen[gx];
+            either += drawn || seen[gx];
           }
         }
         const double iou = either ? static_cast<double>(both) / either : 0;

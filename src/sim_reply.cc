@@ -271,13 +271,13 @@ std::string RegionsDataflow(const RgbImage& dimmed, double noise, Rng& rng) {
   // Each mark is named by the number drawn on it, read off the picture as a
   // model would, so a wrong digit shows as a wrong answer; a mark whose
   // number cannot be read is left out.
+  RgbImage image = Undim(dimmed);
   std::map<int, Box> marks;
-  for (const Box& b : FindGreenRectangles(Undim(dimmed))) {
+  for (const Box& b : FindGreenRectangles(image)) {
     int n = ReadDataflowLabel(dimmed, static_cast<int>(std::lround(b.x1)),
                               static_cast<int>(std::lround(b.y1)), 99);
     if (n > 0) marks.emplace(n, b);
   }
-  RgbImage image = Undim(dimmed);
   std::string out;
   for (const auto& [n, box] : marks) {
     // DataFlow's label: a black patch from (x+4, y-2) to (x+5+tw, y+28),
