@@ -175,7 +175,6 @@ TEST(RateLimitHeadersTest, ReadsOpenAiStyleBudgetsAndPausesOnlyWhenOneIsUsedUp) 
   EXPECT_EQ(h.remaining_tokens, 1200);
   EXPECT_DOUBLE_EQ(h.reset_tokens_s, 0.02);
   EXPECT_DOUBLE_EQ(h.PauseSeconds(), 90.5);
-  EXPECT_DOUBLE_EQ(h.PauseSeconds(1200), 90.5);
 
   RateLimitHeaders tokens;
   tokens.Read("x-ratelimit-remaining-tokens: 0");
