@@ -5,7 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "box_format.h"
+#include "boxes/box_format.h"
 
 namespace {
 

@@ -25,10 +25,10 @@
 #include <thread>
 #include <vector>
 
-#include "log.h"
-#include "openai_backend.h"
-#include "sim_server.h"
-#include "teacher_client.h"
+#include "util/log.h"
+#include "teacher/openai_backend.h"
+#include "sim/sim_server.h"
+#include "teacher/teacher_client.h"
 
 namespace {
 

@@ -19,10 +19,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "commands.h"
-#include "image.h"
-#include "log.h"
-#include "sim_server.h"
+#include "cli/commands.h"
+#include "image/image.h"
+#include "util/log.h"
+#include "sim/sim_server.h"
 
 namespace fs = std::filesystem;
 using namespace groundcap;

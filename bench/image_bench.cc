@@ -31,9 +31,9 @@
 #include <string>
 #include <vector>
 
-#include "image.h"
-#include "jpeg_codec.h"
-#include "jsonl.h"
+#include "image/image.h"
+#include "image/jpeg_codec.h"
+#include "util/jsonl.h"
 
 namespace fs = std::filesystem;
 using namespace groundcap;

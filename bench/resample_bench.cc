@@ -8,8 +8,8 @@
 
 #include <cstdint>
 
-#include "jpeg_codec.h"
-#include "resample.h"
+#include "image/jpeg_codec.h"
+#include "image/resample.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bounded libFuzzer run over the reply parsers (src/*_fuzz.cc). Builds each
+# Bounded libFuzzer run over the reply parsers (src/*/*_fuzz.cc). Builds each
 # fuzz target with clang from only the sources it needs (fast, and immune to
 # other modules that do not compile under clang), seeds it from the golden
 # replies in tests/data/replies/, and runs it for FUZZ_SECONDS (default 30).
@@ -20,11 +20,11 @@ FLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 
 # target -> the sources it needs besides itself
 declare -A DEPS=(
-  [box_format_fuzz]="src/box_format.cc src/box_tags.cc src/box_json.cc src/json_repair.cc src/text_util.cc src/error.cc"
+  [box_format_fuzz]="src/boxes/box_format.cc src/boxes/box_tags.cc src/boxes/box_json.cc src/boxes/json_repair.cc src/util/text_util.cc src/util/error.cc"
 )
 
 status=0
-for src in src/*_fuzz.cc; do
+for src in src/*/*_fuzz.cc; do
   name="$(basename "$src" .cc)"
   deps="${DEPS[$name]:-}"
   if [[ -z "$deps" ]]; then

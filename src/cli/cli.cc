@@ -1,0 +1,121 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "util/error.h"
+
+namespace groundcap {
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{
+      "groundcap: grounded training data from vision-language teachers.\n"
+      "Image grounding (caption -> referring expressions -> boxes) and region\n"
+      "captioning (boxes -> numbered marks -> one description per region),\n"
+      "resumable, concurrent and exact about coordinates."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "groundcap 0.1.0");
+
+  // generate
+  std::string spec_path;
+  std::vector<std::string> overrides;
+  CLI::App* gen = app.add_subcommand(
+      "generate",
+      "Run the pipeline named by the spec's autolabel_type (image_grounding | region_caption).\n"
+      "Every spec field can be overridden with dot notation, e.g.\n"
+      "  groundcap generate -e spec.yaml results_dir=/out image_grounding.workflow.max_workers=16\n"
+      "  groundcap generate -e spec.yaml 'image_grounding.workflow.steps=[\"0\"]'\n"
+      "Re-running the same command resumes. Exit status: 0 all samples succeeded, 1 some\n"
+      "failed, 2 setup error, 3 stopped early (signal, quota, auth; resumable).");
+  gen->add_option("-e,--experiment_spec", spec_path, "YAML spec file (see default_specs)")->required();
+  gen->add_option("overrides", overrides, "key=value overrides in dot notation");
+
+  // default_specs
+  std::string spec_type = "image_grounding";
+  CLI::App* defs = app.add_subcommand("default_specs", "Print a complete, commented default spec.");
+  defs->add_option("--type", spec_type, "image_grounding | region_caption")
+      ->check(CLI::IsMember({"image_grounding", "region_caption"}))
+      ->capture_default_str();
+  // TAO passes results_dir=... module_name=...; accept and ignore them.
+  std::vector<std::string> defs_extra;
+  defs->add_option("extra", defs_extra, "ignored key=value arguments (TAO compatibility)");
+
+  // parse-reply
+  ParseReplyOptions pr;
+  CLI::App* parse = app.add_subcommand(
+      "parse-reply",
+      "Read boxes out of a teacher reply and print them in original-image pixels as JSON:\n"
+      "{\"boxes\": [{\"bbox\": [x1,y1,x2,y2], \"label\": ..., \"score\": ...}], \"diagnostics\": [...]}");
+  parse->add_option("--format", pr.format, "box format name, or auto (with --model)")->capture_default_str();
+  parse->add_option("--model", pr.model, "model name, for --format auto");
+  parse->add_option("--image-size", pr.image_size, "WxH of the upright original image")->required();
+  parse->add_option("--input-size", pr.input_size, "WxH of the image the model received (qwen2_5_vl, xyxy_pixels)");
+  parse->add_option("--min-size", pr.min_size, "drop boxes smaller than this many pixels")->capture_default_str();
+  parse->add_option("--dedupe-iou", pr.dedupe_iou, "drop same-label boxes overlapping more than this IoU (0 = off)")
+      ->capture_default_str();
+  parse->add_option("file", pr.file, "reply file, - for stdin")->capture_default_str();
+
+  // serve-sim
+  ServeSimOptions ss;
+  CLI::App* sim = app.add_subcommand(
+      "serve-sim",
+      "Serve the simulated teacher (OpenAI-compatible /v1/chat/completions and Gemini\n"
+      "generateContent) on loopback. It looks at the pixels it is sent.");
+  sim->add_option("--host", ss.host, "address to bind")->capture_default_str();
+  sim->add_option("--port", ss.port, "port (0 = a free port, printed on stdout)")->capture_default_str();
+  sim->add_option("--imitate", ss.imitate, "model family whose box convention to reply in")->capture_default_str();
+  sim->add_option("--faults", ss.faults, "fault injection, e.g. 'rate=0.2,kinds=429|500|drop,quota_after=100'");
+  sim->add_option("--latency-ms", ss.latency_ms, "added latency per reply")->capture_default_str();
+  sim->add_option("--noise", ss.noise, "0..1: box jitter, missed objects, shape confusions")->capture_default_str();
+  sim->add_option("--threads", ss.threads, "server threads")->capture_default_str();
+  sim->add_option("--seed", ss.seed, "random seed for noise and faults")->capture_default_str();
+
+  // synth
+  SynthOptions sy;
+  CLI::App* synth = app.add_subcommand(
+      "synth", "Write synthetic scenes with ground truth: images/, input.jsonl (captions),\ntruth.jsonl (boxes, colours, shapes) and regions.jsonl (region-caption input).");
+  synth->add_option("--out", sy.out, "output directory")->required();
+  synth->add_option("--count", sy.count, "number of images")->capture_default_str();
+  synth->add_option("--seed", sy.seed, "random seed")->capture_default_str();
+
+  // demo
+  DemoOptions dm;
+  CLI::App* demo = app.add_subcommand(
+      "demo",
+      "The whole job with no API key: synthetic scenes, the simulated teacher on loopback,\n"
+      "image grounding, region captioning and evaluation.");
+  demo->add_option("--out", dm.out, "output directory")->capture_default_str();
+  demo->add_option("--count", dm.count, "number of synthetic images")->capture_default_str();
+  demo->add_option("--seed", dm.seed, "random seed")->capture_default_str();
+  demo->add_option("--imitate", dm.imitate, "model family the simulated teacher imitates")->capture_default_str();
+  demo->add_option("--max-pixels", dm.max_pixels, "pixel budget of the images sent (0 = the spec default)");
+  demo->add_option("--noise", dm.noise, "simulated teacher noise 0..1 (box jitter, misses, confusions)")
+      ->capture_default_str();
+
+  // eval
+  EvalOptions ev;
+  CLI::App* eval = app.add_subcommand(
+      "eval", "Score predictions (grounding or region captions) against a ground-truth JSONL.");
+  eval->add_option("--pred", ev.pred, "annotations.jsonl from generate")->required();
+  eval->add_option("--gt", ev.gt, "ground-truth JSONL (docs/formats.md)")->required();
+  eval->add_option("--json", ev.json_out, "also write the report as JSON to this file");
+  eval->add_option("--iou", ev.iou, "IoU threshold for a hit")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitSetupError;
+  }
+
+  if (gen->parsed()) return CmdGenerate(spec_path, overrides);
+  if (defs->parsed()) return CmdDefaultSpecs(spec_type);
+  if (parse->parsed()) return CmdParseReply(pr);
+  if (sim->parsed()) return CmdServeSim(ss);
+  if (synth->parsed()) return CmdSynth(sy);
+  if (demo->parsed()) return CmdDemo(dm);
+  if (eval->parsed()) return CmdEval(ev);
+  return kExitSetupError;
+}
+
+}  // namespace groundcap

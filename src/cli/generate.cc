@@ -1,0 +1,141 @@
+// `groundcap generate` and `groundcap default_specs`: load the spec, build the
+// teacher and the steps, run them with the step runner, write the summary.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "util/error.h"
+#include "util/jsonl.h"
+#include "util/log.h"
+#include "engine/pipeline.h"
+#include "spec/spec.h"
+#include "engine/step_runner.h"
+
+namespace groundcap {
+
+namespace {
+
+/// Whole-run summary: step counters plus the teacher's.
+nlohmann::json Summary(const std::vector<StepStats>& steps, const TeacherStats& t, double elapsed_s) {
+  nlohmann::json j;
+  nlohmann::json arr = nlohmann::json::array();
+  int64_t processed = 0;
+  for (const StepStats& s : steps) {
+    arr.push_back(s.ToJson());
+    processed += s.processed;
+  }
+  j["steps"] = arr;
+  if (!steps.empty()) {
+    const StepStats& last = steps.back();
+    j["read"] = last.read;
+    j["resumed"] = last.resumed + last.resumed_failed;
+    j["succeeded"] = last.succeeded;
+    j["failed"] = last.failed;
+    j["failed_by_reason"] = last.failed_by_kind;
+    j["unrecorded"] = last.unrecorded;
+  }
+  int64_t rejected = 0;
+  for (const StepStats& s : steps) rejected += s.rejected;
+  j["rejected_lines"] = rejected;
+  j["teacher"] = {{"requests", t.requests},
+                  {"retries", t.retries},
+                  {"succeeded", t.succeeded},
+                  {"failed", t.failed},
+                  {"rate_limited", t.rate_limited},
+                  {"tokens_in", t.usage.input_tokens},
+                  {"tokens_out", t.usage.output_tokens},
+                  {"tokens_thinking", t.usage.thinking_tokens}};
+  j["elapsed_s"] = elapsed_s;
+  j["samples_per_s"] = elapsed_s > 0 ? static_cast<double>(processed) / elapsed_s : 0.0;
+  return j;
+}
+
+void PrintSummary(const nlohmann::json& j, bool stopped, const std::string& stop_reason) {
+  std::string reasons;
+  if (j.contains("failed_by_reason"))
+    for (const auto& [k, v] : j["failed_by_reason"].items()) reasons += fmt::format(" {}={}", k, v.get<int64_t>());
+  std::fprintf(stderr,
+               "\n== groundcap summary ==\n"
+               "read %lld, resumed %lld, succeeded %lld, failed %lld%s%s, rejected lines %lld\n"
+               "teacher requests %lld, retries %lld, tokens in %lld / out %lld\n"
+               "elapsed %.1f s, %.2f samples/s%s\n",
+               static_cast<long long>(j.value("read", 0)), static_cast<long long>(j.value("resumed", 0)),
+               static_cast<long long>(j.value("succeeded", 0)), static_cast<long long>(j.value("failed", 0)),
+               reasons.empty() ? "" : " (", reasons.empty() ? "" : (reasons.substr(1) + ")").c_str(),
+               static_cast<long long>(j.value("rejected_lines", 0)),
+               static_cast<long long>(j["teacher"].value("requests", 0)),
+               static_cast<long long>(j["teacher"].value("retries", 0)),
+               static_cast<long long>(j["teacher"].value("tokens_in", 0)),
+               static_cast<long long>(j["teacher"].value("tokens_out", 0)), j.value("elapsed_s", 0.0),
+               j.value("samples_per_s", 0.0),
+               stopped ? fmt::format("\nSTOPPED ({}): re-run the same command to resume", stop_reason).c_str() : "");
+}
+
+/// Run-level files: failing to write one is fatal for the run.
+void WriteOrThrow(const std::string& path, const std::string& text) {
+  Result<bool> written = WriteFileAtomic(path, text);
+  if (!written) throw SetupError(written.error().message);
+}
+
+}  // namespace
+
+int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& overrides) {
+  auto t0 = std::chrono::steady_clock::now();
+  Spec spec = Spec::Load(spec_path, overrides);
+  const std::string results_dir = spec.Str("results_dir");
+  const std::string input = spec.Str(spec.pipeline() + ".data.input_jsonl");
+  if (!std::filesystem::is_regular_file(input))
+    throw SetupError(fmt::format("{}.data.input_jsonl: no such file: {}", spec.pipeline(), input));
+  std::error_code ec;
+  std::filesystem::create_directories(results_dir, ec);
+  if (ec) throw SetupError(fmt::format("cannot create results_dir {}: {}", results_dir, ec.message()));
+  WriteOrThrow(results_dir + "/spec.yaml", spec.ResolvedYaml(true));
+  std::filesystem::remove(results_dir + "/rejects.jsonl", ec);
+
+  std::unique_ptr<Teacher> teacher = MakeTeacher(spec, spec.pipeline());
+  if (!teacher)
+    throw SetupError(fmt::format("no teacher available for {}.vlm (backend not built yet?)", spec.pipeline()));
+  std::vector<StepPlan> plans = spec.pipeline() == kImageGrounding ? MakeGroundingSteps(spec, *teacher)
+                                                                   : MakeRegionCaptionSteps(spec, *teacher);
+  if (plans.empty()) throw SetupError("no steps to run (check workflow.steps)");
+
+  InstallSignalHandlers();
+  RunOptions options = RunOptionsFromSpec(spec);
+  std::vector<StepStats> stats;
+  bool stopped = false;
+  std::string stop_reason;
+  for (const StepPlan& plan : plans) {
+    StepStats s = RunStep(plan, teacher.get(), options);
+    if (s.changed > 0) GC_INFO("{}: {} samples redone because their fingerprint changed", s.name, s.changed);
+    stats.push_back(s);
+    if (s.stopped) {
+      stopped = true;
+      stop_reason = s.stop_reason;
+      break;
+    }
+  }
+  if (!stopped) CopyFileAtomic(stats.back().output_path, results_dir + "/annotations.jsonl");
+  teacher->Stop();
+
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  nlohmann::json summary = Summary(stats, teacher->Stats(), elapsed);
+  summary["pipeline"] = spec.pipeline();
+  summary["stopped"] = stopped;
+  if (stopped) summary["stop_reason"] = stop_reason;
+  // stop_reason can quote a server's message: never throw on invalid UTF-8.
+  WriteOrThrow(results_dir + "/run_summary.json",
+               summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  PrintSummary(summary, stopped, stop_reason);
+  if (stopped) return kExitStopped;
+  return summary.value("failed", 0) > 0 ? kExitSomeFailed : kExitOk;
+}
+
+int CmdDefaultSpecs(const std::string& type) {
+  std::fputs(Spec::DefaultYaml(type).c_str(), stdout);
+  return kExitOk;
+}
+
+}  // namespace groundcap

@@ -1,0 +1,457 @@
+#include "region_caption/region_caption.h"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "image/draw.h"
+#include "image/image.h"
+#include "image/proposals.h"
+#include "util/test_util.h"
+
+namespace groundcap {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+const std::string kFixtureDir = std::string(GROUNDCAP_SHARED_DIR) + "/fixtures/dataflow_regioncap";
+
+/// A teacher that is never called: the step only reads its identity.
+class IdleTeacher : public Teacher {
+ public:
+  void Submit(TeacherRequest, Callback done) override {
+    TeacherReply r;
+    r.error = Error::Make(ErrorKind::kCancelled, "idle");
+    done(std::move(r));
+  }
+  void Stop() override {}
+  TeacherStats Stats() const override { return {}; }
+  std::string ModelName() const override { return "test-model"; }
+  std::string Fingerprint() const override { return "test/test-model"; }
+  bool SupportsSchema() const override { return true; }
+};
+
+TeacherReply Reply(std::string text) {
+  TeacherReply r;
+  r.text = std::move(text);
+  r.finish = FinishReason::kStop;
+  return r;
+}
+
+class RegionCaptionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("groundcap_region_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    options_.results_dir = (dir_ / "results").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  /// A 200x100 grey image with a red block, written as PNG.
+  std::string WriteSceneImage() {
+    RgbImage img;
+    img.width = 200;
+    img.height = 100;
+    img.pixels.assign(200 * 100 * 3, 128);
+    for (int y = 20; y < 60; ++y) {
+      for (int x = 100; x < 150; ++x) {
+        uint8_t* p = img.at(x, y);
+        p[0] = 220;
+        p[1] = 30;
+        p[2] = 30;
+      }
+    }
+    auto bytes = EncodeImage(img, "png");
+    EXPECT_TRUE(bytes.has_value());
+    const std::string path = (dir_ / "scene.png").string();
+    std::ofstream(path, std::ios::binary) << *bytes;
+    return path;
+  }
+
+  SampleJob Job(ordered_json record, std::string id = "s1") {
+    SampleJob job;
+    job.sample_id = std::move(id);
+    job.line = 1;
+    job.record = std::move(record);
+    return job;
+  }
+
+  fs::path dir_;
+  RegionCaptionOptions options_;
+  IdleTeacher teacher_;
+};
+
+// ---- DataFlow parity on the shared fixture ----
+
+TEST_F(RegionCaptionTest, ProposalsMatchDataflowFixture) {
+  auto image = LoadImage(kFixtureDir + "/20.png");
+  ASSERT_TRUE(image.has_value()) << image.error().message;
+  auto expected = testing_util::ReadJsonl<json>(kFixtureDir + "/expected.jsonl");
+  ASSERT_EQ(expected.size(), 2u);
+  json got = ProposeRegions(*image);
+  EXPECT_EQ(got, expected[0]["bbox"]);
+}
+
+TEST_F(RegionCaptionTest, DataflowModeReproducesFixtureRecords) {
+  options_.mode = RegionCaptionMode::kDataflow;
+  options_.image_root = kFixtureDir;
+  auto step = MakeRegionCaptionLogic(options_, teacher_);
+  auto inputs = testing_util::ReadJsonl<json>(kFixtureDir + "/input.jsonl");
+  auto expected = testing_util::ReadJsonl<json>(kFixtureDir + "/expected.jsonl");
+  ASSERT_EQ(inputs.size(), expected.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    SCOPED_TRACE(i);
+    ordered_json rec = ordered_json::parse(inputs[i].dump());
+    ASSERT_FALSE(step->ValidateInput(rec).has_value());
+    SampleJob job = Job(rec, "row" + std::to_string(i));
+    StepAction a = step->Begin(job);
+    ASSERT_FALSE(a.error.has_value()) << a.error->message;
+    ASSERT_EQ(a.requests.size(), 1u);
+    const TeacherRequest& req = a.requests[0];
+    EXPECT_EQ(req.prompt, expected[i]["prompt"]);
+    EXPECT_EQ(req.system, "You are a helpful assistant.");
+    EXPECT_EQ(req.temperature, 0.7);
+    EXPECT_EQ(req.top_p, 0.9);
+    EXPECT_EQ(req.max_tokens, 512);
+    EXPECT_TRUE(req.response_schema.is_null());
+    ASSERT_EQ(req.images.size(), 1u);
+
+    StepAction done = step->Continue(job, {Reply("In <region1>, a table.")});
+    ASSERT_TRUE(done.output.has_value());
+    json out = json::parse(done.output->dump());
+    for (const auto& [key, value] : expected[i].items()) {
+      EXPECT_EQ(out[key], value) << key;
+    }
+    EXPECT_EQ(out["answer"], "In <region1>, a table.");
+    const std::string marked = out["image_with_bbox"];
+    // Relative to results_dir.
+    EXPECT_EQ(marked, "region_caption_marks/row" + std::to_string(i) + ".jpg");
+    EXPECT_TRUE(fs::exists(fs::path(options_.results_dir) / marked));
+    // Field order as DataFlow writes it.
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : done.output->items()) keys.push_back(key);
+    EXPECT_EQ(keys, (std::vector<std::string>{"image", "type", "bbox", "normalized_bbox",
+                                              "result_file", "image_with_bbox",
+                                              "valid_bboxes_num", "prompt", "answer"}));
+    EXPECT_EQ(out["result_file"], options_.results_dir);
+  }
+}
+
+// ---- structured mode, driven through the StepLogic ----
+
+TEST_F(RegionCaptionTest, StructuredPromptNamesRegionsAsDrawn) {
+  options_.image_root = dir_.string();
+  WriteSceneImage();
+  auto step = MakeRegionCaptionLogic(options_, teacher_);
+  SampleJob job = Job(ordered_json::parse(
+      R"({"image": "scene.png", "bbox": [[10, 10, 40, 30], [100, 20, 50, 60], [0, 0, 0, 5], [1, 2]]})"));
+  StepAction a = step->Begin(job);
+  ASSERT_FALSE(a.error.has_value()) << a.error->message;
+  ASSERT_EQ(a.requests.size(), 1u);
+  const TeacherRequest& req = a.requests[0];
+  EXPECT_NE(req.prompt.find("Region " + RegionLabel(MarkStyle::kNumbered, 1) + ": box 50,100,250,400\n"),
+            std::string::npos)
+      << req.prompt;
+  EXPECT_NE(req.prompt.find("Region [2]: box 500,200,750,800\n"), std::string::npos);
+  EXPECT_EQ(req.prompt.find("Region [3]"), std::string::npos);
+  EXPECT_EQ(req.response_schema, RegionReplySchema());
+  EXPECT_FALSE(req.temperature.has_value());
+  ASSERT_EQ(req.images.size(), 1u);
+  // The two invalid boxes are reported, per box.
+  ASSERT_EQ(job.warnings.size(), 2u);
+  EXPECT_EQ(job.warnings[0], "box #2 skipped: empty");
+  EXPECT_EQ(job.warnings[1], "box #3 skipped: wrong_arity");
+  EXPECT_TRUE(fs::exists(options_.results_dir + "/region_caption_marks/s1.jpg"));
+}
+
+TEST_F(RegionCaptionTest, StructuredReasksOnlyBadRegionsThenRecordsFailures) {
+  options_.image_root = dir_.string();
+  options_.max_reasks = 2;
+  WriteSceneImage();
+  auto step = MakeRegionCaptionLogic(options_, teacher_);
+  SampleJob job = Job(ordered_json::parse(
+      R"({"image": "scene.png", "bbox": [[10, 10, 40, 30], [100, 20, 50, 60], [150, 60, 40, 30]]})"));
+  StepAction a = step->Begin(job);
+  ASSERT_EQ(a.requests.size(), 1u);
+
+  // Round 1: region 1 fine, region 2 describes the mark, region 3 missing.
+  a = step->Continue(job, {Reply(R"({"regions": [
+      {"region_id": 1, "caption": "A grey wall."},
+      {"region_id": 2, "caption": "The green box around the area."}]})")});
+  ASSERT_EQ(a.requests.size(), 1u);
+  std::string p = a.requests[0].prompt;
+  EXPECT_EQ(p.find("Region [1]"), std::string::npos) << p;
+  EXPECT_NE(p.find("Region [2]: box"), std::string::npos);
+  EXPECT_NE(p.find("Region [3]: box"), std::string::npos);
+  EXPECT_NE(p.find("Describe only the regions listed below"), std::string::npos);
+
+  // Round 2 (fenced, id as "[3]"): region 3 fixed, region 2 empty, extra id 9.
+  a = step->Continue(job, {Reply("```json\n{\"regions\": [{\"region_id\": \"[3]\", \"caption\": "
+                                 "\"A red block.\"}, {\"region_id\": 2, \"caption\": \" \"}, "
+                                 "{\"region_id\": 9, \"caption\": \"?\"}]}\n```")});
+  ASSERT_EQ(a.requests.size(), 1u);
+  p = a.requests[0].prompt;
+  EXPECT_NE(p.find("Region [2]: box"), std::string::npos);
+  EXPECT_EQ(p.find("Region [3]"), std::string::npos);
+  EXPECT_NE(p.find("Describe region [2] again"), std::string::npos) << p;
+
+  // Round 3: still missing; re-asks exhausted.
+  a = step->Continue(job, {Reply(R"({"regions": []})")});
+  ASSERT_TRUE(a.output.has_value());
+  json out = json::parse(a.output->dump());
+  ASSERT_EQ(out["regions"].size(), 3u);
+  EXPECT_EQ(out["regions"][0]["caption"], "A grey wall.");
+  EXPECT_EQ(out["regions"][0]["status"], "ok");
+  EXPECT_EQ(out["regions"][0]["bbox"], json::parse("[10, 10, 50, 40]"));
+  EXPECT_EQ(out["regions"][0]["attempts"], 1);
+  EXPECT_EQ(out["regions"][1]["status"], "failed");
+  EXPECT_EQ(out["regions"][1]["reason"], "missing");
+  EXPECT_EQ(out["regions"][1]["rejected_caption"], "The green box around the area.");
+  EXPECT_EQ(out["regions"][1]["attempts"], 3);
+  EXPECT_EQ(out["regions"][2]["caption"], "A red block.");
+  EXPECT_EQ(out["regions"][2]["attempts"], 2);
+  EXPECT_EQ(out["answers"].size(), 3u);
+  EXPECT_EQ(out["extra_region_ids"], json::parse("[9]"));
+  EXPECT_EQ(out["box_source"], "input");
+  EXPECT_EQ(out["width"], 200);
+  ASSERT_FALSE(job.warnings.empty());
+  EXPECT_NE(job.warnings.back().find("1 of 3 regions failed"), std::string::npos);
+}
+
+TEST_F(RegionCaptionTest, StructuredFailsWhenNoRegionSucceedsOrTeacherFails) {
+  options_.image_root = dir_.string();
+  options_.max_reasks = 0;
+  WriteSceneImage();
+  auto step = MakeRegionCaptionLogic(options_, teacher_);
+  SampleJob job = Job(ordered_json::parse(R"({"image": "scene.png", "bbox": [[10, 10, 40, 30]]})"));
+  ASSERT_EQ(step->Begin(job).requests.size(), 1u);
+  StepAction a = step->Continue(job, {Reply("I cannot see anything.")});
+  ASSERT_TRUE(a.error.has_value());
+  EXPECT_EQ(a.error->kind, ErrorKind::kParse);
+  EXPECT_NE(a.error->message.find("[1] unparseable"), std::string::npos) << a.error->message;
+
+  SampleJob job2 = Job(ordered_json::parse(R"({"image": "scene.png", "bbox": [[10, 10, 40, 30]]})"),
+                       "s2");
+  ASSERT_EQ(step->Begin(job2).requests.size(), 1u);
+  TeacherReply failed;
+  failed.error = Error::Make(ErrorKind::kTimeout, "timed out");
+  a = step->Continue(job2, {failed});
+  ASSERT_TRUE(a.error.has_value());
+  EXPECT_EQ(a.error->kind, ErrorKind::kTimeout);
+}
+
+TEST_F(RegionCaptionTest, BadImageAndNoBoxesAreSampleErrors) {
+  options_.image_root = dir_.string();
+  options_.proposals = ProposalSource::kNone;
+  auto step = MakeRegionCaptionLogic(options_, teacher_);
+  EXPECT_TRUE(step->ValidateInput(ordered_json::parse(R"({"image": "scene.png"})")).has_value());
+  EXPECT_TRUE(step->ValidateInput(ordered_json::parse(R"({"bbox": [[1,2,3,4]]})")).has_value());
+  EXPECT_TRUE(
+      step->ValidateInput(ordered_json::parse(R"({"image": "a.png", "bbox": "[[1,2,3,4]]"})"))
+          .has_value());
+  SampleJob missing = Job(ordered_json::parse(R"({"image": "nope.png", "bbox": [[1, 2, 3, 4]]})"));
+  StepAction a = step->Begin(missing);
+  ASSERT_TRUE(a.error.has_value());
+  EXPECT_EQ(a.error->kind, ErrorKind::kImage);
+
+  WriteSceneImage();
+  SampleJob all_bad = Job(ordered_json::parse(
+      R"({"image": "scene.png", "bbox": [[500, 500, 10, 10], [1, 1, -3, 4]]})"));
+  a = step->Begin(all_bad);
+  ASSERT_TRUE(a.error.has_value());
+  EXPECT_EQ(a.error->kind, ErrorKind::kInvalidInput);
+  EXPECT_NE(a.error->message.find("#0 outside #1 empty"), std::string::npos) << a.error->message;
+}
+
+TEST_F(RegionCaptionTest, BlankImageWithoutBoxesIsCaptionedWhole) {
+  // A flat image gives the contour proposals nothing to find.
+  options_.image_root = dir_.string();
+  RgbImage blank = RgbImage::Filled(120, 80, 200);
+  auto bytes = EncodeImage(blank, "png");
+  ASSERT_TRUE(bytes);
+  std::ofstream((dir_ / "blank.png").string(), std::ios::binary) << *bytes;
+  ASSERT_TRUE(ProposeRegions(blank).empty());
+
+  auto step = MakeRegionCaptionLogic(options_, teacher_);
+  SampleJob job = Job(ordered_json::parse(R"({"image": "blank.png"})"));
+  StepAction a = step->Begin(job);
+  ASSERT_FALSE(a.error.has_value()) << a.error->message;
+  ASSERT_EQ(a.requests.size(), 1u);
+  EXPECT_NE(a.requests[0].prompt.find("Region [1]: box 0,0,1000,1000\n"), std::string::npos)
+      << a.requests[0].prompt;
+  a = step->Continue(job, {Reply(R"({"regions": [{"region_id": 1, "caption": "A blank page."}]})")});
+  ASSERT_TRUE(a.output.has_value());
+  json out = json::parse(a.output->dump());
+  EXPECT_EQ(out["box_source"], "whole_image");
+  ASSERT_EQ(out["regions"].size(), 1u);
+  EXPECT_EQ(out["regions"][0]["bbox"], json::parse("[0, 0, 120, 80]"));
+  EXPECT_EQ(out["regions"][0]["caption"], "A blank page.");
+
+  // Switched off, the record fails and says why.
+  options_.whole_image_fallback = false;
+  auto strict = MakeRegionCaptionLogic(options_, teacher_);
+  SampleJob again = Job(ordered_json::parse(R"({"image": "blank.png"})"), "s2");
+  a = strict->Begin(again);
+  ASSERT_TRUE(a.error.has_value());
+  EXPECT_EQ(a.error->kind, ErrorKind::kInvalidInput);
+  EXPECT_NE(a.error->message.find("proposals found no region"), std::string::npos)
+      << a.error->message;
+}
+
+TEST_F(RegionCaptionTest, OverflowAndCropsAndChaining) {
+  options_.image_root = dir_.string();
+  options_.max_boxes = 2;
+  options_.overflow = OverflowPolicy::kLargestFirst;
+  options_.crop_context = true;
+  options_.image_key = "image_path";
+  WriteSceneImage();
+  auto step = MakeRegionCaptionLogic(options_, teacher_);
+  // A grounding annotations.jsonl record: boxes are xyxy pixels.
+  SampleJob job = Job(ordered_json::parse(R"({
+    "image_path": "scene.png", "caption": "a red block on a wall",
+    "expressions": [
+      {"text": "a red block", "instances": [{"bbox": [100, 20, 150, 60], "bbox_score": 0.9}]},
+      {"text": "a wall", "instances": [{"bbox": [0, 0, 200, 100]}, {"bbox": [0, 0, 10, 10]}]}
+    ]})"));
+  StepAction a = step->Begin(job);
+  ASSERT_EQ(a.requests.size(), 1u);
+  // Marked image + one crop per kept region.
+  EXPECT_EQ(a.requests[0].images.size(), 3u);
+  EXPECT_NE(a.requests[0].prompt.find("close-up crops"), std::string::npos);
+  a = step->Continue(job, {Reply(R"({"1": "A red block.", "2": "A grey wall."})")});
+  ASSERT_TRUE(a.output.has_value());
+  json out = json::parse(a.output->dump());
+  EXPECT_EQ(out["box_source"], "grounding");
+  ASSERT_EQ(out["regions"].size(), 2u);
+  EXPECT_EQ(out["regions"][0]["expression"], "a red block");
+  EXPECT_EQ(out["regions"][0]["bbox"], json::parse("[100, 20, 150, 60]"));
+  EXPECT_EQ(out["regions"][1]["expression"], "a wall");
+  EXPECT_EQ(out["regions"][1]["caption"], "A grey wall.");
+  ASSERT_EQ(out["dropped_boxes"].size(), 1u);
+  EXPECT_EQ(out["dropped_boxes"][0]["index"], 2);
+  EXPECT_EQ(out["dropped_boxes"][0]["box"], json::parse("[0, 0, 10, 10]"));
+}
+
+TEST_F(RegionCaptionTest, FingerprintChangesWithModeAndTeacher) {
+  auto a = MakeRegionCaptionLogic(options_, teacher_);
+  options_.mode = RegionCaptionMode::kDataflow;
+  auto b = MakeRegionCaptionLogic(options_, teacher_);
+  EXPECT_NE(a->ConfigFingerprint(), b->ConfigFingerprint());
+  EXPECT_NE(a->ConfigFingerprint().find("test/test-model"), std::string::npos);
+  EXPECT_EQ(a->Name(), "region_caption");
+}
+
+// ---- pure helpers ----
+
+TEST(RegionCaptionPureTest, SingleRegionPromptReadsWell) {
+  std::string p = StructuredRegionPrompt({1}, {{{0, 0, 500, 500}}}, 1, false);
+  EXPECT_NE(p.find("one region"), std::string::npos);
+  EXPECT_EQ(p.find("regions drawn"), std::string::npos);
+  EXPECT_EQ(p.find("1 regions"), std::string::npos);
+  EXPECT_NE(p.find("Region [1]: box 0,0,500,500\n"), std::string::npos);
+  EXPECT_NE(p.find("\"region_id\": 1"), std::string::npos);
+}
+
+TEST(RegionCaptionPureTest, ParsesReplyShapes) {
+  auto r = ParseRegionReply(R"({"regions":[{"region_id":1,"caption":"a"},{"region_id":"Region 2","description":"b"}]})",
+                            {1, 2});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->captions.at(1), "a");
+  EXPECT_EQ(r->captions.at(2), "b");
+  r = ParseRegionReply(R"([{"id": "<region1>", "text": "x"}, {"region_id": 4, "caption": "y"}])", {1});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->captions.at(1), "x");
+  EXPECT_EQ(r->extra_ids, std::vector<int>{4});
+  r = ParseRegionReply(R"({"[1]": "x", "[2]": "y"})", {1, 2});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->captions.size(), 2u);
+  r = ParseRegionReply(R"({"regions": {"1": "x", "Region 2": "y"}})", {1, 2});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->captions.at(2), "y");
+  r = ParseRegionReply(R"({"regions":[{"region_id":1,"caption":""},{"region_id":1,"caption":"z"}]})", {1});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->captions.at(1), "z");
+  EXPECT_FALSE(ParseRegionReply("no json here", {1}).has_value());
+  EXPECT_FALSE(ParseRegionReply(R"({"foo": 3})", {1}).has_value());
+}
+
+TEST(RegionCaptionPureTest, HugeIdsAreNotWrappedOntoRealRegions) {
+  // 4294967297 = 2^32 + 1 would become region 1 if cast to int.
+  auto r = ParseRegionReply(
+      R"({"regions":[{"region_id":4294967297,"caption":"wrapped"},
+                     {"region_id":"Region 4294967298","caption":"wrapped too"},
+                     {"region_id":1e300,"caption":"huge"},
+                     {"region_id":2,"caption":"real"}]})",
+      {1, 2});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->captions.count(1), 0u);
+  EXPECT_EQ(r->captions.at(2), "real");
+  EXPECT_TRUE(r->extra_ids.empty());
+}
+
+TEST(RegionCaptionPureTest, DetectsCaptionsOfTheMark) {
+  for (const char* c : {"The green box", "A red rectangle in the middle.",
+                        "<region1> is a green rectangular box highlighting a table.",
+                        "The label", "the label [2]", "A bounding box around nothing",
+                        "This is the marker.", "The number [3] in white."}) {
+    EXPECT_TRUE(DescribesMark(c)) << c;
+  }
+  for (const char* c : {"A red cup on a wooden table.", "The label on the bottle reads MILK.",
+                        "A cardboard box full of apples.", "A green apple.",
+                        "A woman holding a red umbrella."}) {
+    EXPECT_FALSE(DescribesMark(c)) << c;
+  }
+  // Per region: its own mark colour (1 red, 2 green, 3 blue, 6 purple) and
+  // label. Each case names the region it was given for.
+  struct Case {
+    int region;
+    std::string caption;
+  };
+  for (const Case& c : std::vector<Case>{
+           {1, "The red box."},
+           {1, "A crimson frame in the corner."},
+           {6, "A purple rectangle."},
+           {3, "a thin blue outline"},
+           {2, "A red outline."},  // any colour: an outline is the drawing
+           {2, "The green box around the area."},
+           {1, "A purple square drawn around a cat."},
+           {4, "The highlighted box."},
+           {2, "The number 2 on a green patch."},
+           {5, "label [5]"},
+           {7, "A bounding box with a cat inside."},
+           {20, "The " + MarkColorNames(20)[0] + " box."}}) {
+    EXPECT_TRUE(DescribesMark(c.caption, c.region)) << c.region << ": " << c.caption;
+  }
+  for (const Case& c : std::vector<Case>{
+           {1, "A red square."},  // the demo's wrongly rejected kind
+           {6, "A purple square on a yellow background."},
+           {2, "a green square"},
+           {3, "A blue box-shaped gift."},
+           {3, "A blue boxy truck."},
+           {1, "A red box full of apples."},
+           {1, "A green box."},  // not region 1's colour: a real green box
+           {2, "A wooden frame around a painting."},
+           {1, "A black frame around a photo."},
+           {1, "A large red circle."},
+           {6, "A small purple triangle next to a blue star."},
+           {3, "The number 7 on a jersey."},  // not region 3's label
+           {4, "A yellow marker pen."}}) {
+    EXPECT_FALSE(DescribesMark(c.caption, c.region)) << c.region << ": " << c.caption;
+  }
+  EXPECT_EQ(MarkColorNames(6), (std::vector<std::string>{"purple", "violet"}));
+  EXPECT_FALSE(MarkColorNames(40).empty());
+}
+
+}  // namespace
+}  // namespace groundcap

@@ -1,0 +1,102 @@
+// The teacher: a remote vision-language model behind an asynchronous,
+// thread-safe interface. Implementations (teacher_client.cc) own one network
+// thread driving libcurl's multi interface; callers never block on the network.
+#ifndef GROUNDCAP_TEACHER_H_
+#define GROUNDCAP_TEACHER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+
+namespace groundcap {
+
+/// One image of a request, already encoded (see image.h PrepareForTeacher).
+struct ImagePart {
+  std::string mime;    ///< "image/jpeg" or "image/png"
+  std::string base64;  ///< standard base64, no line breaks
+};
+
+/// What a pipeline asks the teacher. Backend-neutral: the Gemini and OpenAI
+/// backends translate it to their own wire format.
+struct TeacherRequest {
+  std::string sample_id;            ///< for logs and diagnostics only
+  std::string system;               ///< system instruction ("" = none)
+  std::vector<ImagePart> images;    ///< sent before the prompt, in order
+  std::string prompt;               ///< the user text
+  /// JSON schema for structured output; null = free text. Backends that
+  /// cannot (or are configured not to) enforce it still get the prompt.
+  nlohmann::json response_schema;
+  /// Per-request sampling overrides; unset = the backend's configured value.
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<int> max_tokens;
+};
+
+/// Why generation stopped, normalised across backends.
+enum class FinishReason { kStop, kLength, kSafety, kOther, kUnknown };
+const char* FinishReasonName(FinishReason r);
+
+/// Token accounting as reported by the server (0 when not reported), the
+/// same way for every backend: output excludes thinking.
+struct Usage {
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;    ///< visible reply tokens
+  int64_t thinking_tokens = 0;  ///< reasoning / thought tokens
+};
+
+/// The answer to one TeacherRequest, after retries.
+struct TeacherReply {
+  std::string text;       ///< the visible reply, thinking removed
+  std::string thinking;   ///< thought parts / <think> blocks, if any
+  FinishReason finish = FinishReason::kUnknown;
+  std::string finish_raw; ///< the server's own finish-reason string
+  Usage usage;
+  double latency_s = 0;   ///< wall time from first send to final answer
+  int attempts = 0;       ///< HTTP requests made (1 = no retry)
+  std::optional<Error> error;  ///< set on failure; text may be partial
+  bool ok() const { return !error.has_value(); }
+};
+
+/// Counters for the run summary. Monotonic; safe to read at any time.
+struct TeacherStats {
+  int64_t requests = 0;      ///< HTTP requests sent, retries included
+  int64_t retries = 0;
+  int64_t succeeded = 0;     ///< TeacherRequests answered successfully
+  int64_t failed = 0;        ///< TeacherRequests that failed for good
+  int64_t rate_limited = 0;  ///< 429 / RESOURCE_EXHAUSTED answers seen
+  int64_t in_flight = 0;     ///< transfers currently on the wire
+  Usage usage;
+};
+
+/// Asynchronous teacher. Thread-safe.
+class Teacher {
+ public:
+  using Callback = std::function<void(TeacherReply)>;
+  virtual ~Teacher() = default;
+
+  /// Queues a request. `done` is called exactly once, on the network thread:
+  /// it must be quick (hand the reply to another queue) and must not throw.
+  virtual void Submit(TeacherRequest request, Callback done) = 0;
+  /// Cancels queued and in-flight requests; their callbacks receive
+  /// ErrorKind::kCancelled. Idempotent. Submit after Stop fails at once.
+  virtual void Stop() = 0;
+  virtual TeacherStats Stats() const = 0;
+  /// The model name as configured (used for box-format auto choice).
+  virtual std::string ModelName() const = 0;
+  /// What identifies this teacher for checkpoint fingerprints: backend,
+  /// model and every option that changes replies. Never contains secrets.
+  virtual std::string Fingerprint() const = 0;
+  /// Whether structured output (a JSON schema) is sent to the server.
+  virtual bool SupportsSchema() const = 0;
+};
+
+}  // namespace groundcap
+
+#endif  // GROUNDCAP_TEACHER_H_
