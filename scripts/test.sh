@@ -3,6 +3,9 @@
 # bounded fuzz run). Builds first if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Includes must follow the layer table in docs/design.md (fails fast, names
+# the file and line).
+python3 scripts/check_layers.py
 BUILD_DIR="${BUILD_DIR:-build}"
 if [[ ! -x "$BUILD_DIR/groundcap_tests" ]]; then
   SKIP_APT=1 bash scripts/setup.sh

@@ -37,7 +37,7 @@ struct ServeSimOptions {
   int threads = 64;
   int seed = 1;
 };
-/// groundcap serve-sim ...                      (sim_server.cc)
+/// groundcap serve-sim ...                      (sim_commands.cc)
 int CmdServeSim(const ServeSimOptions& options);
 
 struct SynthOptions {
@@ -45,7 +45,7 @@ struct SynthOptions {
   int count = 20;
   int seed = 1;
 };
-/// groundcap synth --out DIR --count N --seed S (synth.cc)
+/// groundcap synth --out DIR --count N --seed S (sim_commands.cc)
 int CmdSynth(const SynthOptions& options);
 
 struct DemoOptions {
@@ -65,7 +65,7 @@ struct EvalOptions {
   std::string json_out;     ///< optional path for the JSON report
   double iou = 0.5;
 };
-/// groundcap eval --pred P --gt G               (eval.cc)
+/// groundcap eval --pred P --gt G               (sim_commands.cc)
 int CmdEval(const EvalOptions& options);
 
 }  // namespace groundcap

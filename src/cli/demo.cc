@@ -10,10 +10,10 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
-#include "util/error.h"
 #include "sim/sim_server.h"
 #include "sim/sim_vision.h"
 #include "sim/synth.h"
+#include "util/error.h"
 
 namespace groundcap {
 

@@ -7,12 +7,14 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "engine/step_runner.h"
+#include "grounding/grounding_steps.h"
+#include "region_caption/region_caption.h"
+#include "spec/spec.h"
+#include "teacher/teacher_config.h"
 #include "util/error.h"
 #include "util/jsonl.h"
 #include "util/log.h"
-#include "engine/pipeline.h"
-#include "spec/spec.h"
-#include "engine/step_runner.h"
 
 namespace groundcap {
 

@@ -6,8 +6,8 @@
 #include <exception>
 
 #include "cli/cli.h"
-#include "util/error.h"
 #include "image/image.h"
+#include "util/error.h"
 
 int main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -1,5 +1,6 @@
-// Pipelines are lists of steps; the step runner executes them. This header
-// is where `generate` meets the two products.
+// Pipelines are lists of steps; the step runner executes them. Each product
+// builds its plans (MakeGroundingSteps in grounding/, MakeRegionCaptionSteps
+// in region_caption/); `generate` hands them to RunStep.
 #ifndef GROUNDCAP_PIPELINE_H_
 #define GROUNDCAP_PIPELINE_H_
 
@@ -7,9 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "spec/spec.h"
 #include "engine/step.h"
-#include "teacher/teacher.h"
 
 namespace groundcap {
 
@@ -19,16 +18,6 @@ struct StepPlan {
   std::unique_ptr<StepLogic> logic;
   std::string input_jsonl;            ///< what this step reads
 };
-
-/// image_grounding: step 0 expression extraction, step 1 phrase grounding,
-/// filtered by <prefix>.workflow.steps. Throws SetupError on bad config.
-std::vector<StepPlan> MakeGroundingSteps(const Spec& spec, const Teacher& teacher);
-
-/// region_caption: one step, step_0_region_caption.
-std::vector<StepPlan> MakeRegionCaptionSteps(const Spec& spec, const Teacher& teacher);
-
-/// Builds the teacher from <pipeline>.vlm.* (teacher_config.cc).
-std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeline);
 
 }  // namespace groundcap
 

@@ -19,8 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "util/error.h"
 #include "teacher/teacher.h"
+#include "util/error.h"
 
 namespace groundcap {
 

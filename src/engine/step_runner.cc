@@ -14,10 +14,10 @@
 #include <fmt/core.h>
 
 #include "engine/journal.h"
-#include "util/jsonl.h"
-#include "util/log.h"
 #include "engine/progress.h"
 #include "engine/sample_id.h"
+#include "util/jsonl.h"
+#include "util/log.h"
 
 namespace groundcap {
 

@@ -21,9 +21,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "grounding/spans.h"
 #include "image/image.h"
 #include "sim/sim_server.h"
-#include "grounding/spans.h"
 #include "util/test_util.h"
 
 namespace groundcap {

@@ -11,9 +11,9 @@
 #include <fmt/core.h>
 
 #include "grounding/grounding_prompts.h"
+#include "grounding/spans.h"
 #include "image/image_spec.h"
 #include "util/log.h"
-#include "grounding/spans.h"
 #include "util/text_util.h"
 
 namespace groundcap {

@@ -11,10 +11,10 @@
 #include <string>
 
 #include "boxes/box_format.h"
-#include "image/image.h"
 #include "engine/pipeline.h"
-#include "spec/spec.h"
 #include "engine/step.h"
+#include "image/image.h"
+#include "spec/spec.h"
 #include "teacher/teacher.h"
 
 namespace groundcap {
@@ -58,6 +58,10 @@ GroundingConfig GroundingConfigFromSpec(const Spec& spec, const Teacher& teacher
 
 /// `path` when absolute or `root` is empty, else root/path.
 std::string ResolveImagePath(const std::string& root, const std::string& path);
+
+/// image_grounding: step 0 expression extraction, step 1 phrase grounding,
+/// filtered by <prefix>.workflow.steps. Throws SetupError on bad config.
+std::vector<StepPlan> MakeGroundingSteps(const Spec& spec, const Teacher& teacher);
 
 }  // namespace groundcap
 

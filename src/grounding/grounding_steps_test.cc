@@ -13,6 +13,7 @@
 
 #include "grounding/grounding_prompts.h"
 #include "grounding/spans.h"
+#include "teacher/openai_backend.h"
 
 namespace groundcap {
 namespace {
@@ -100,6 +101,10 @@ TEST(GroundingStep0Test, RequestCarriesImageCaptionLineAndSchema) {
   EXPECT_NE(r.prompt.find("\nCaption: we can see a dog and a cat\n"), std::string::npos);
   EXPECT_EQ(r.response_schema, ExtractionSchema());
   EXPECT_EQ(r.sample_id, "s1");
+}
+
+TEST(GroundingStep0Test, ExtractionSchemaMeetsOpenAiStrictRules) {
+  EXPECT_EQ(StrictSchemaViolations(ExtractionSchema()), std::vector<std::string>{});
 }
 
 TEST(GroundingStep0Test, RepairedReplyGivesExactRecordWithComputedSpans) {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "util/geometry.h"
 #include "image/image.h"
+#include "util/geometry.h"
 
 namespace groundcap {
 

@@ -27,8 +27,8 @@
 
 #include "boxes/box_format.h"
 #include "image/jpeg_codec.h"
-#include "util/log.h"
 #include "image/resample.h"
+#include "util/log.h"
 
 namespace groundcap {
 namespace {

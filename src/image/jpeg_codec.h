@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "util/error.h"
 #include "image/image.h"
+#include "util/error.h"
 
 namespace groundcap {
 

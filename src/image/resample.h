@@ -4,8 +4,8 @@
 #ifndef GROUNDCAP_RESAMPLE_H_
 #define GROUNDCAP_RESAMPLE_H_
 
-#include "util/geometry.h"
 #include "image/image.h"
+#include "util/geometry.h"
 
 namespace groundcap {
 

@@ -11,10 +11,9 @@
 #include "boxes/box_format.h"
 #include "image/draw.h"
 #include "image/image_spec.h"
-#include "engine/pipeline.h"
 #include "image/proposals.h"
-#include "util/text_util.h"
 #include "util/jsonl.h"
+#include "util/text_util.h"
 
 namespace groundcap {
 

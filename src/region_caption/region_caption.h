@@ -19,13 +19,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "util/error.h"
+#include "engine/pipeline.h"
+#include "engine/step.h"
 #include "image/image.h"
 #include "region_caption/region_boxes.h"
-#include "spec/spec.h"
-#include "engine/step.h"
-#include "teacher/teacher.h"
 #include "region_caption/region_reply.h"
+#include "spec/spec.h"
+#include "teacher/teacher.h"
+#include "util/error.h"
 
 namespace groundcap {
 
@@ -77,6 +78,9 @@ std::string StructuredRegionPrompt(const std::vector<int>& ids,
                                    const std::vector<std::array<int, 4>>& grid, int total,
                                    bool crops);
 
+
+/// region_caption: one step, step_0_region_caption.
+std::vector<StepPlan> MakeRegionCaptionSteps(const Spec& spec, const Teacher& teacher);
 
 }  // namespace groundcap
 

@@ -24,10 +24,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "util/error.h"
 #include "image/image.h"
 #include "region_caption/region_boxes.h"
 #include "sim/sim_server.h"
+#include "util/error.h"
 #include "util/test_util.h"
 
 namespace groundcap {

@@ -13,6 +13,7 @@
 #include "image/draw.h"
 #include "image/image.h"
 #include "image/proposals.h"
+#include "teacher/openai_backend.h"
 #include "util/test_util.h"
 
 namespace groundcap {
@@ -149,6 +150,10 @@ TEST_F(RegionCaptionTest, DataflowModeReproducesFixtureRecords) {
 }
 
 // ---- structured mode, driven through the StepLogic ----
+
+TEST_F(RegionCaptionTest, ReplySchemaMeetsOpenAiStrictRules) {
+  EXPECT_EQ(StrictSchemaViolations(RegionReplySchema()), std::vector<std::string>{});
+}
 
 TEST_F(RegionCaptionTest, StructuredPromptNamesRegionsAsDrawn) {
   options_.image_root = dir_.string();

@@ -10,7 +10,6 @@
 
 #include <fmt/format.h>
 
-#include "cli/commands.h"
 #include "util/text_util.h"
 
 namespace groundcap {
@@ -365,35 +364,6 @@ Result<std::vector<nlohmann::json>> ReadJsonl(const std::string& path) {
     out.push_back(std::move(j));
   }
   return out;
-}
-
-int CmdEval(const EvalOptions& options) {
-  Result<std::vector<nlohmann::json>> preds = ReadJsonl(options.pred);
-  Result<std::vector<nlohmann::json>> gt_lines = ReadJsonl(options.gt);
-  if (!preds || !gt_lines) {
-    std::fprintf(stderr, "groundcap eval: %s\n", (!preds ? preds.error() : gt_lines.error()).message.c_str());
-    return kExitSetupError;
-  }
-  std::vector<TruthImage> truth;
-  for (size_t i = 0; i < gt_lines->size(); ++i) {
-    Result<TruthImage> t = ParseTruthRecord((*gt_lines)[i]);
-    if (!t) {
-      std::fprintf(stderr, "groundcap eval: %s:%zu: %s\n", options.gt.c_str(), i + 1, t.error().message.c_str());
-      return kExitSetupError;
-    }
-    truth.push_back(std::move(*t));
-  }
-  EvalReport report = Evaluate(*preds, truth, options.iou);
-  std::fputs(report.Table().c_str(), stdout);
-  if (!options.json_out.empty()) {
-    std::ofstream out(options.json_out);
-    out << report.ToJson().dump(2) << "\n";
-    if (!out) {
-      std::fprintf(stderr, "groundcap eval: cannot write %s\n", options.json_out.c_str());
-      return kExitSetupError;
-    }
-  }
-  return kExitOk;
 }
 
 }  // namespace groundcap

@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "image/draw.h"
+#include "sim/sim_vision.h"
 #include "util/error.h"
 #include "util/rng.h"
-#include "sim/sim_vision.h"
 
 namespace groundcap {
 namespace {

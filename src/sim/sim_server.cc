@@ -12,8 +12,8 @@
 #include <sstream>
 #include <thread>
 
-#include "util/error.h"
 #include "image/image.h"
+#include "util/error.h"
 #include "util/jsonl.h"
 
 namespace groundcap {

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "boxes/box_format.h"
-#include "util/geometry.h"
 #include "image/image.h"
 #include "sim/sim_server.h"
 #include "sim/synth.h"
+#include "util/geometry.h"
 
 namespace groundcap {
 

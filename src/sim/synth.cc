@@ -9,10 +9,9 @@
 #include <fstream>
 #include <numbers>
 
-#include "cli/commands.h"
 #include "util/error.h"
-#include "util/rng.h"
 #include "util/jsonl.h"
+#include "util/rng.h"
 
 namespace groundcap {
 namespace {
@@ -331,21 +330,6 @@ Result<int> WriteSynthDataset(const std::string& out_dir, int count, uint64_t se
     if (!written) return tl::unexpected(written.error());
   }
   return count;
-}
-
-int CmdSynth(const SynthOptions& options) {
-  if (options.count < 0) {
-    std::fprintf(stderr, "groundcap synth: --count must be >= 0\n");
-    return kExitSetupError;
-  }
-  Result<int> n = WriteSynthDataset(options.out, options.count, static_cast<uint64_t>(options.seed));
-  if (!n) {
-    std::fprintf(stderr, "groundcap synth: %s\n", n.error().message.c_str());
-    return kExitSetupError;
-  }
-  std::printf("wrote %d images to %s/images, input.jsonl, truth.jsonl, regions.jsonl\n", *n,
-              options.out.c_str());
-  return kExitOk;
 }
 
 }  // namespace groundcap

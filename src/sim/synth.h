@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "util/geometry.h"
 #include "image/image.h"
+#include "util/geometry.h"
 
 namespace groundcap {
 

@@ -156,6 +156,41 @@ TeacherReply ParseOpenAiReply(std::string_view body) {
   return reply;
 }
 
+namespace {
+
+void CheckStrict(const nlohmann::json& s, const std::string& where, std::vector<std::string>& out) {
+  if (!s.is_object()) return;
+  if (s.value("type", "") == "object") {
+    if (s.value("additionalProperties", nlohmann::json(true)) != false) {
+      out.push_back(where + ": additionalProperties must be false");
+    }
+    std::vector<std::string> props, required;
+    if (auto r = s.find("required"); r != s.end() && r->is_array()) {
+      for (const auto& k : *r) {
+        if (k.is_string()) required.push_back(k.get<std::string>());
+      }
+    }
+    if (auto p = s.find("properties"); p != s.end() && p->is_object()) {
+      for (const auto& [k, v] : p->items()) {
+        props.push_back(k);
+        CheckStrict(v, where + "." + k, out);
+      }
+    }
+    std::sort(props.begin(), props.end());
+    std::sort(required.begin(), required.end());
+    if (props != required) out.push_back(where + ": every property must be required");
+  }
+  if (auto items = s.find("items"); items != s.end()) CheckStrict(*items, where + "[]", out);
+}
+
+}  // namespace
+
+std::vector<std::string> StrictSchemaViolations(const nlohmann::json& schema) {
+  std::vector<std::string> out;
+  CheckStrict(schema, "$", out);
+  return out;
+}
+
 std::unique_ptr<Backend> MakeOpenAiBackend(OpenAiOptions options) {
   return std::make_unique<OpenAiBackend>(std::move(options));
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,12 @@ TeacherReply ParseOpenAiReply(std::string_view body);
 
 /// Maps finish_reason strings ("stop", "length", "content_filter", ...).
 FinishReason OpenAiFinish(std::string_view raw);
+
+/// Where `schema` breaks OpenAI's strict structured-output rules (the body
+/// is sent with strict: true, which OpenAI refuses unless every object lists
+/// all its properties as required and sets additionalProperties to false):
+/// one "path: problem" per violation, empty when the schema is fine.
+std::vector<std::string> StrictSchemaViolations(const nlohmann::json& schema);
 
 std::unique_ptr<Backend> MakeOpenAiBackend(OpenAiOptions options);
 

@@ -2,13 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <functional>
 #include <string>
 #include <vector>
-
-#include "grounding/grounding_prompts.h"
-#include "region_caption/region_reply.h"
 
 namespace groundcap {
 namespace {
@@ -139,27 +134,17 @@ TEST(OpenAiBackend, ContentAsPartsArray) {
   EXPECT_EQ(r.text, "ab");
 }
 
-TEST(OpenAiBackendTest, OurSchemasMeetStrictModeRules) {
-  // OpenAI rejects a strict schema unless every object lists all its
-  // properties as required and sets additionalProperties to false.
-  std::function<void(const nlohmann::json&, const std::string&)> check =
-      [&](const nlohmann::json& s, const std::string& where) {
-        if (s.value("type", "") == "object") {
-          ASSERT_TRUE(s.contains("additionalProperties")) << where;
-          EXPECT_EQ(s["additionalProperties"], false) << where;
-          std::vector<std::string> props, required = s.value("required", std::vector<std::string>{});
-          for (const auto& [k, v] : s["properties"].items()) {
-            props.push_back(k);
-            check(v, where + "." + k);
-          }
-          std::sort(props.begin(), props.end());
-          std::sort(required.begin(), required.end());
-          EXPECT_EQ(props, required) << where;
-        }
-        if (s.contains("items")) check(s["items"], where + "[]");
-      };
-  check(ExtractionSchema(), "extraction");
-  check(RegionReplySchema(), "regions");
+TEST(OpenAiBackendTest, StrictSchemaViolationsNamesEachProblem) {
+  nlohmann::json good = {{"type", "object"},
+                         {"additionalProperties", false},
+                         {"required", {"a"}},
+                         {"properties", {{"a", {{"type", "array"}, {"items", {{"type", "string"}}}}}}}};
+  EXPECT_TRUE(StrictSchemaViolations(good).empty());
+  nlohmann::json bad = good;
+  bad["properties"]["b"] = {{"type", "object"}, {"properties", nlohmann::json::object()}};
+  EXPECT_EQ(StrictSchemaViolations(bad),
+            (std::vector<std::string>{"$.b: additionalProperties must be false",
+                                      "$: every property must be required"}));
 }
 
 }  // namespace

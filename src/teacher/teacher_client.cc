@@ -12,9 +12,9 @@
 #include <thread>
 #include <unordered_set>
 
+#include "teacher/rate_limit.h"
 #include "util/jsonl.h"
 #include "util/log.h"
-#include "teacher/rate_limit.h"
 #include "util/text_util.h"
 
 namespace groundcap {

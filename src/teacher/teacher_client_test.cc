@@ -10,12 +10,12 @@
 #include <mutex>
 #include <thread>
 
-#include "teacher/gemini_backend.h"
-#include "util/log.h"
-#include "teacher/openai_backend.h"
-#include "engine/pipeline.h"
 #include "sim/sim_server.h"
 #include "spec/spec.h"
+#include "teacher/gemini_backend.h"
+#include "teacher/openai_backend.h"
+#include "teacher/teacher_config.h"
+#include "util/log.h"
 
 namespace groundcap {
 namespace {

@@ -4,11 +4,11 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "spec/spec.h"
 #include "teacher/gemini_backend.h"
 #include "teacher/openai_backend.h"
-#include "engine/pipeline.h"
-#include "spec/spec.h"
 #include "teacher/teacher_client.h"
+#include "teacher/teacher_config.h"
 #include "util/text_util.h"
 
 namespace groundcap {
