@@ -15,7 +15,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libexpected-dev libcpp-httplib-dev
   libvips-dev libjpeg62-turbo-dev libopencv-imgproc-dev fonts-dejavu-core
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev python3 python3-pil
+  clang libclang-rt-14-dev python3 python3-pil python3-opencv
 )
 
 if [[ "${SKIP_APT:-0}" != "1" ]]; then

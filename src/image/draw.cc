@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -189,6 +190,28 @@ void DrawOutline(RgbImage& img, const IntBox& b, int t, const uint8_t rgb[3]) {
   FillRect(img, std::max(b.x1, b.x2 - t), b.y1, b.x2, b.y2, rgb);
 }
 
+/// OpenCV's rectangle() at thickness 2, as DataFlow draws its boxes: 3 px
+/// lines centred on each edge (c-1..c+1) whose round caps leave the four
+/// outer corner pixels unpainted (checked against cv2 4.6 on boxes from 1 px
+/// up, and by the parity test against tests/dataflow_reference.py).
+void DrawCvRectangle2(RgbImage& img, const IntBox& b, const uint8_t rgb[3]) {
+  auto put = [&](int x, int y) {
+    if (x < 0 || y < 0 || x >= img.width || y >= img.height) return;
+    if ((x == b.x1 - 1 || x == b.x2 + 1) && (y == b.y1 - 1 || y == b.y2 + 1)) return;  // caps
+    std::copy(rgb, rgb + 3, img.at(x, y));
+  };
+  for (int y = std::max(b.y1 - 1, 0); y <= std::min(b.y2 + 1, img.height - 1); ++y) {
+    const bool horizontal = std::abs(y - b.y1) <= 1 || std::abs(y - b.y2) <= 1;
+    for (int x = b.x1 - 1; x <= b.x2 + 1; ++x) {
+      if (horizontal || std::abs(x - b.x1) <= 1 || std::abs(x - b.x2) <= 1) {
+        put(x, y);
+      } else {
+        x = std::max(x, b.x2 - 2);  // skip the inside of the box
+      }
+    }
+  }
+}
+
 // DataFlow-MM geometry (OpenCV HERSHEY_SIMPLEX, scale 0.65, thickness 2):
 // digits 14 px high, text origin (x+4, y+20), patch from the text's top
 // minus the 7 px baseline to the baseline below it.
@@ -278,8 +301,7 @@ RgbImage DrawMarks(const RgbImage& image, const std::vector<Box>& boxes, MarkSty
     const uint8_t green[3] = {0, 255, 0}, black[3] = {0, 0, 0}, white[3] = {255, 255, 255};
     for (size_t i = 0; i < boxes.size(); ++i) {
       IntBox b = ToIntBox(boxes[i], style, size);
-      // A 2 px line centred on each edge: pixels c-1 and c.
-      DrawOutline(out, {b.x1 - 1, b.y1 - 1, b.x2 + 1, b.y2 + 1}, 2, green);
+      DrawCvRectangle2(out, b, green);
       const LabelRect& l = layout.labels[i];
       FillRect(out, l.x1, l.y1, l.x2, l.y2, black);
       const auto [tx, ty] = DfTextCell(b.x1, b.y1);

@@ -11,7 +11,8 @@
 namespace groundcap {
 
 enum class MarkStyle {
-  /// DataFlow-MM parity: whole image dimmed to 80%, green 2 px rectangles,
+  /// DataFlow-MM parity: whole image dimmed to 80%, green rectangles as
+  /// OpenCV draws them at thickness 2 (3 px lines, corner pixels left out),
   /// 1-based white numbers on black patches at (x+4, y+20).
   kDataflow,
   /// Default: a distinct colour per region, line width and label size scaled

@@ -43,10 +43,14 @@ TEST(DrawTest, DataflowDimsDrawsGreenBoxAndLabelAtFixedOffset) {
   RgbImage out = DrawMarks(img, {MakeBox(20, 30, 120, 100)}, MarkStyle::kDataflow);
   EXPECT_TRUE(Is(out, 180, 5, 80, 80, 80));   // dimmed to 80% outside
   EXPECT_TRUE(Is(out, 70, 70, 80, 80, 80));   // and inside the region
-  for (auto [x, y] : {std::pair{20, 60}, {19, 60}, {120, 60}, {119, 60}, {70, 30}, {70, 100}}) {
+  // OpenCV's thickness 2: 3 px centred on each edge, outer corners left out.
+  for (auto [x, y] : {std::pair{19, 60}, {20, 60}, {21, 60}, {119, 60}, {120, 60}, {121, 60},
+                      {70, 29}, {70, 30}, {70, 31}, {70, 101}, {19, 100}, {121, 100}}) {
     EXPECT_TRUE(Is(out, x, y, 0, 255, 0)) << x << "," << y;
   }
-  EXPECT_TRUE(Is(out, 22, 60, 80, 80, 80));  // 2 px, not more
+  for (auto [x, y] : {std::pair{22, 60}, {118, 60}, {70, 28}, {70, 102}, {19, 101}, {121, 29}}) {
+    EXPECT_TRUE(Is(out, x, y, 80, 80, 80)) << x << "," << y;
+  }
   // Black patch from (x+4, y-2) to (x+4+15, y+27) with white digits in it.
   MarkLayout layout = LayoutMarks({200, 150}, {MakeBox(20, 30, 120, 100)}, MarkStyle::kDataflow);
   ASSERT_EQ(layout.labels.size(), 1u);

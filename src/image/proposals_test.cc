@@ -2,17 +2,24 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+
 #include <nlohmann/json.hpp>
+
+#include "util/test_util.h"
 
 namespace groundcap {
 namespace {
 
 const std::string kFixtureDir = std::string(GROUNDCAP_SHARED_DIR) + "/fixtures/dataflow_regioncap";
 
+// On DataFlow-MM's own demo photo; region_caption_test.cc checks proposals
+// on generated images against tests/dataflow_reference.py as well.
 TEST(ProposalsTest, ReproducesDataflowFixtureExactly) {
+  GROUNDCAP_REQUIRE_SHARED_FIXTURE(std::filesystem::path(kFixtureDir));
   std::ifstream in(kFixtureDir + "/expected.jsonl");
-  ASSERT_TRUE(in) << "missing fixture " << kFixtureDir;
+  ASSERT_TRUE(in) << "cannot read " << kFixtureDir << "/expected.jsonl";
   std::string line;
   ASSERT_TRUE(std::getline(in, line));
   nlohmann::json row = nlohmann::json::parse(line);

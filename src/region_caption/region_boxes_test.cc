@@ -1,12 +1,15 @@
 #include "region_caption/region_boxes.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "util/test_util.h"
 
 namespace groundcap {
 namespace {
@@ -190,7 +193,10 @@ TEST(RegionBoxesTest, DataflowPromptIsExact) {
 // of expected.jsonl, read as xywh pixels on the 1536x832 demo image, give
 // exactly its normalized_bbox, valid_bboxes_num and prompt.
 TEST(RegionBoxesTest, DataflowNormalisationMatchesFixture) {
-  std::ifstream in(std::string(GROUNDCAP_SHARED_DIR) + "/fixtures/dataflow_regioncap/expected.jsonl");
+  const std::filesystem::path fixture =
+      std::filesystem::path(GROUNDCAP_SHARED_DIR) / "fixtures/dataflow_regioncap/expected.jsonl";
+  GROUNDCAP_REQUIRE_SHARED_FIXTURE(fixture);
+  std::ifstream in(fixture);
   ASSERT_TRUE(in.good());
   std::string line;
   int rows = 0;

@@ -263,6 +263,7 @@ TEST_F(RegionCaptionE2eTest, StructuredReasksMissingRegionRecordsFailureRetriesA
 }
 
 TEST_F(RegionCaptionE2eTest, DataflowModeReproducesFixtureWithDataflowSampling) {
+  GROUNDCAP_REQUIRE_SHARED_FIXTURE(kFixtureDir);
   std::mutex mu;
   std::vector<SimRequest> seen;
   SimServer server([&](const SimRequest& r) {

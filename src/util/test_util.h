@@ -1,4 +1,4 @@
-// Small file helpers shared by the tests (header-only; tests only).
+// Small helpers shared by the tests (header-only; tests only).
 #ifndef GROUNDCAP_TEST_UTIL_H_
 #define GROUNDCAP_TEST_UTIL_H_
 
@@ -8,7 +8,20 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+/// Skips the current test (GoogleTest's skip: counted as skipped, not passed)
+/// when a fixture from the workspace's shared folder is absent, as in a plain
+/// clone of the repository. `dir` is a std::filesystem::path.
+#define GROUNDCAP_REQUIRE_SHARED_FIXTURE(dir)                                            \
+  do {                                                                                   \
+    if (!std::filesystem::exists(dir)) {                                                 \
+      GTEST_SKIP() << "shared fixture missing: " << (dir).string()                       \
+                   << " (present in CI, absent in a plain clone; the generated-image "   \
+                      "parity tests still run)";                                         \
+    }                                                                                    \
+  } while (0)
 
 namespace groundcap::testing_util {
 
