@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/jsonl.h"
 #include "util/text_util.h"
 
 namespace groundcap {
@@ -45,9 +46,6 @@ struct JsonRepairScan {
 /// truncated tail (cut back to the last complete element of the shallowest
 /// list, then closed). Nesting deeper than kMaxJsonDepth is refused.
 JsonRepairScan RepairJsonValue(std::string_view text);
-
-/// Deepest nesting RepairJsonValue accepts (keeps recursion bounded).
-inline constexpr int kMaxJsonDepth = 64;
 
 /// Copy with every byte that is not part of valid UTF-8 replaced by '?'
 /// (labels cut from raw model text must survive strict JSON output).

@@ -80,13 +80,16 @@ std::string SampleIdDeriver::Derive(const nlohmann::ordered_json& record) {
     std::string canonical = DumpJsonLine(nlohmann::json(record));
     id = SafeId(base) + "-" + Hex64(Fnv1a64(canonical)).substr(0, 8);
   }
-  int& n = seen_[Fnv1a64(id)];
-  ++n;
-  if (n > 1) {
-    ++duplicates_;
-    id += "~" + std::to_string(n);
-  }
-  return id;
+  // Every id handed out is registered, suffixed ones included, so a suffix
+  // never collides with an id given explicitly (input "x~2" then "x" twice
+  // gives x~2, x, x~3) and each id of the stream is unique.
+  int& last = seen_[Fnv1a64(id)];  // last occurrence number given to `id`
+  if (++last == 1) return id;
+  ++duplicates_;
+  std::string candidate = id + "~" + std::to_string(last);
+  while (seen_.count(Fnv1a64(candidate)) != 0) candidate = id + "~" + std::to_string(++last);
+  seen_[Fnv1a64(candidate)] = 1;  // references stay valid across rehashing
+  return candidate;
 }
 
 }  // namespace groundcap

@@ -32,7 +32,9 @@ std::string SafeId(std::string_view raw);
 /// captions, or two files with the same name in different folders, get
 /// different ids whatever shard reads them. A record whose id was already
 /// seen in this stream (an exact duplicate line, or a repeated explicit id)
-/// gets "~<n>" appended, n = 2, 3, ... in stream order.
+/// gets "~<n>" appended, n = 2, 3, ... in stream order, skipping any n whose
+/// id is already taken (explicit ids may contain '~'): every id returned for
+/// one stream is unique.
 class SampleIdDeriver {
  public:
   explicit SampleIdDeriver(std::string image_key = "image_path") : image_key_(std::move(image_key)) {}

@@ -85,5 +85,22 @@ TEST(SampleIdTest, DuplicateSuffixSurvivesTheNextStep) {
   EXPECT_EQ(next.Derive(carried), id2);
 }
 
+// Regression (issue 14.3): an explicit id that looks like a generated
+// duplicate suffix collided with it, so two samples shared one id and the
+// run could never finish. Every id of a stream is now unique.
+TEST(SampleIdTest, ExplicitIdsShapedLikeSuffixesNeverCollide) {
+  SampleIdDeriver d;
+  EXPECT_EQ(d.Derive(J{{"id", "x~2"}}), "x~2");
+  EXPECT_EQ(d.Derive(J{{"id", "x"}}), "x");
+  EXPECT_EQ(d.Derive(J{{"id", "x"}}), "x~3");
+  EXPECT_EQ(d.Derive(J{{"id", "x~3"}}), "x~3~2");
+  EXPECT_EQ(d.Derive(J{{"id", "x"}}), "x~4");
+  EXPECT_EQ(d.duplicates(), 3);
+
+  // And the ids of step 0's output, read back by step 1, stay as they are.
+  SampleIdDeriver next;
+  for (const char* id : {"x~2", "x", "x~3", "x~3~2", "x~4"}) EXPECT_EQ(next.Derive(J{{"sample_id", id}}), id);
+}
+
 }  // namespace
 }  // namespace groundcap

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "teacher/retry.h"
+#include "util/jsonl.h"
 
 namespace groundcap {
 
@@ -127,6 +128,11 @@ FinishReason GeminiFinish(std::string_view raw) {
 
 TeacherReply ParseGeminiReply(std::string_view body) {
   TeacherReply reply;
+  if (JsonNestsDeeperThan(body)) {
+    reply.error = Error::Make(ErrorKind::kTransport, "malformed response body (nested deeper than " +
+                                                         std::to_string(kMaxJsonDepth) + " levels)");
+    return reply;
+  }
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_array() && j.size() == 1) j = j[0];
   if (j.is_discarded() || !j.is_object()) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "teacher/retry.h"
+#include "util/jsonl.h"
 
 namespace groundcap {
 
@@ -99,6 +100,11 @@ FinishReason OpenAiFinish(std::string_view raw) {
 
 TeacherReply ParseOpenAiReply(std::string_view body) {
   TeacherReply reply;
+  if (JsonNestsDeeperThan(body)) {
+    reply.error = Error::Make(ErrorKind::kTransport, "malformed response body (nested deeper than " +
+                                                         std::to_string(kMaxJsonDepth) + " levels)");
+    return reply;
+  }
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     reply.error = Error::Make(ErrorKind::kTransport,

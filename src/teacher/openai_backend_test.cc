@@ -129,6 +129,13 @@ TEST(OpenAiBackend, UnusableReplies) {
             ErrorKind::kQuotaExhausted);
 }
 
+TEST(OpenAiBackend, DeeplyNestedBodyIsMalformedNotACrash) {
+  TeacherReply r = ParseOpenAiReply("{\"error\": " + std::string(200000, '[') + std::string(200000, ']') + "}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->message, "malformed response body (nested deeper than 64 levels)");
+  EXPECT_EQ(ParseErrorBody(std::string(200000, '{')).message, "");
+}
+
 TEST(OpenAiBackend, ContentAsPartsArray) {
   TeacherReply r = ParseOpenAiReply(R"({"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},"finish_reason":"stop"}]})");
   EXPECT_EQ(r.text, "ab");

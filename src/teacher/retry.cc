@@ -1,4 +1,5 @@
 #include "teacher/retry.h"
+#include "util/jsonl.h"
 #include "util/text_util.h"
 
 #include <curl/curl.h>
@@ -60,6 +61,7 @@ void ReadGoogleDetails(const nlohmann::json& details, ErrorBodyInfo& info) {
 
 ErrorBodyInfo ParseErrorBody(std::string_view body) {
   ErrorBodyInfo info;
+  if (JsonNestsDeeperThan(body)) return info;
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_array() && !j.empty()) j = j[0];  // Vertex / gemini-cli wrap errors in an array
   if (!j.is_object()) return info;

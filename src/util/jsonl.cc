@@ -98,7 +98,33 @@ bool SanitizeUtf8(std::string* s) {
   return changed;
 }
 
+bool JsonNestsDeeperThan(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, whatever it is
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 Result<nlohmann::ordered_json> ParseJsonObjectLine(std::string_view text, bool* repaired) {
+  if (JsonNestsDeeperThan(text)) {
+    return Fail(ErrorKind::kInvalidInput,
+                fmt::format("nested deeper than {} levels (the limit for input records)", kMaxJsonDepth));
+  }
   std::string s(text);
   bool fixed = SanitizeUtf8(&s);
   if (repaired) *repaired = fixed;

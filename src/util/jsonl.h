@@ -57,9 +57,21 @@ class JsonlReader {
 /// anything was replaced.
 bool SanitizeUtf8(std::string* s);
 
+/// Deepest nesting of arrays and objects accepted in JSON that groundcap did
+/// not write itself (input records, server bodies, teacher replies), so that
+/// no recursive walk over it (sample ids, fingerprints, dumps, repair) can
+/// run out of stack. Real records and replies nest a handful of levels.
+inline constexpr int kMaxJsonDepth = 64;
+
+/// True when `text` opens more than `limit` arrays/objects inside each other
+/// (brackets inside strings do not count). A linear scan, no parse, no
+/// recursion: safe on any input.
+bool JsonNestsDeeperThan(std::string_view text, int limit = kMaxJsonDepth);
+
 /// Parses one line that must hold a JSON object. Invalid UTF-8 is replaced
 /// (and *repaired set to true) rather than rejected; anything else that is not
-/// a single JSON object is an kInvalidInput error whose message says why.
+/// a single JSON object, or nests deeper than kMaxJsonDepth, is an
+/// kInvalidInput error whose message says why.
 Result<nlohmann::ordered_json> ParseJsonObjectLine(std::string_view text, bool* repaired = nullptr);
 
 /// One-line JSON text (no newline); invalid UTF-8 in strings is replaced.

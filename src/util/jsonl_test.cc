@@ -60,6 +60,27 @@ TEST(JsonlTest, MalformedLinesAreErrorsWithReason) {
   EXPECT_NE(bad.error().message.find("not valid JSON: parse error"), std::string::npos);
 }
 
+// Regression (issue 14.1): a record nested 100,000 levels deep overflowed
+// the stack in the recursive walks that derive ids; such lines are now
+// rejected before parsing, with the limit in the reason.
+TEST(JsonlTest, NestingDeeperThanTheLimitIsRejected) {
+  auto nested = [](int depth, const std::string& inner = "1") {
+    return "{\"image_path\": \"a.jpg\", \"caption\": \"x\", \"extra\": " + std::string(depth, '[') + inner +
+           std::string(depth, ']') + "}";
+  };
+  EXPECT_TRUE(ParseJsonObjectLine(nested(kMaxJsonDepth - 1)).has_value());  // the object adds a level
+  auto deep = ParseJsonObjectLine(nested(100000));
+  ASSERT_FALSE(deep.has_value());
+  EXPECT_EQ(deep.error().kind, ErrorKind::kInvalidInput);
+  EXPECT_EQ(deep.error().message, "nested deeper than 64 levels (the limit for input records)");
+  EXPECT_FALSE(ParseJsonObjectLine(nested(kMaxJsonDepth)).has_value());
+  // Brackets inside strings, escaped quotes included, do not count.
+  EXPECT_TRUE(ParseJsonObjectLine(nested(3, "\"" + std::string(500, '[') + "\\\"[[[\"")).has_value());
+  EXPECT_FALSE(JsonNestsDeeperThan("[[[]]]", 3));
+  EXPECT_TRUE(JsonNestsDeeperThan("[[[[]]]]", 3));
+  EXPECT_FALSE(JsonNestsDeeperThan("[\"[[[[\"]", 3));
+}
+
 TEST(JsonlTest, HugeLinesReadOrFlagged) {
   std::string big(3 << 20, 'x');
   std::string p = TempFile("c.jsonl", "{\"big\":\"" + big + "\"}\n{\"a\":1}\n");
