@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -300,12 +301,28 @@ const SpecField& FieldOrThrow(const std::string& key) {
 /// Emits one scalar/list value as YAML text (JSON is valid YAML flow style).
 std::string YamlValue(const nlohmann::json& v) { return DumpJsonLine(v); }
 
-/// Writes `fields` (full keys, in schema order) as nested YAML.
-std::string EmitNested(const std::vector<std::pair<const SpecField*, nlohmann::json>>& items,
-                       bool comments) {
+/// Writes `fields` (full keys, in schema order) as nested YAML. Keys are
+/// grouped under their mappings first (each mapping in the order its first
+/// key appears), so no mapping is written twice: YAML parsers that keep only
+/// the last copy of a repeated key (PyYAML) would silently lose the first.
+std::string EmitNested(std::vector<std::pair<const SpecField*, nlohmann::json>> items, bool comments) {
+  std::map<std::string, size_t> first_seen;  // mapping path -> order of appearance
+  std::vector<std::vector<size_t>> rank(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string& key = items[i].first->key;
+    for (size_t dot = key.find('.');; dot = key.find('.', dot + 1)) {
+      rank[i].push_back(first_seen.emplace(key.substr(0, dot), first_seen.size()).first->second);
+      if (dot == std::string::npos) break;
+    }
+  }
+  std::vector<size_t> order(items.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rank[a] < rank[b]; });
+
   std::ostringstream out;
   std::vector<std::string> open;  // currently open mapping path
-  for (const auto& [f, v] : items) {
+  for (size_t index : order) {
+    const auto& [f, v] = items[index];
     std::vector<std::string> parts;
     std::stringstream ss(f->key);
     for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
