@@ -100,6 +100,25 @@ tl::unexpected<Error> ImageFail(const std::string& what, const std::string& name
   return Fail(ErrorKind::kImage, what + " '" + name + "': " + detail);
 }
 
+/// Opens an image file for reading without ever blocking: O_NONBLOCK keeps
+/// open() from waiting on a FIFO's writer, and anything but a regular file
+/// (FIFO, device, directory, socket) is refused, so a worker cannot hang on
+/// an input path. Returns the descriptor, or the error naming the file.
+Result<int> OpenImageFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return ImageFail("cannot open image", path, std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISDIR(st.st_mode) ? "a directory"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                                     : "not a regular file";
+    ::close(fd);
+    return ImageFail("not a regular file", path, kind);
+  }
+  return fd;
+}
+
 /// "jpeg", "png", "webp" or "" from the first bytes.
 std::string SniffFormat(const unsigned char* p, size_t n) {
   if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) return "jpeg";
@@ -123,8 +142,9 @@ Result<std::string> Sniff(const Source& src) {
   unsigned char head[16];
   size_t n = 0;
   if (src.path) {
-    int fd = ::open(src.path->c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ImageFail("cannot open image", *src.path, std::strerror(errno));
+    auto opened = OpenImageFile(*src.path);
+    if (!opened) return tl::unexpected(opened.error());
+    const int fd = *opened;
     ssize_t got = ::read(fd, head, sizeof head);
     int saved = errno;
     ::close(fd);
@@ -262,8 +282,9 @@ int InverseOrientation(int orientation) {
 
 /// Reads a whole file; errors name it.
 Result<std::string> ReadWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ImageFail("cannot open image", path, std::strerror(errno));
+  auto opened = OpenImageFile(path);
+  if (!opened) return tl::unexpected(opened.error());
+  const int fd = *opened;
   std::string bytes;
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));

@@ -1,6 +1,7 @@
 #include "image/image.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -119,6 +120,23 @@ void CheckAllOrientations(ImageTest* t, const std::string& format) {
 TEST_F(ImageTest, JpegEveryExifOrientationLoadsUpright) { CheckAllOrientations(this, "jpeg"); }
 TEST_F(ImageTest, WebpEveryExifOrientationLoadsUpright) { CheckAllOrientations(this, "webp"); }
 TEST_F(ImageTest, PngEveryExifOrientationLoadsUpright) { CheckAllOrientations(this, "png"); }
+
+// Regression (issue 14.4): a FIFO given as an image blocked a worker in
+// open() for good. Every way in (probe, load, prepare) now refuses anything
+// but a regular file at once, naming the path and what it is.
+TEST_F(ImageTest, FifoAndDirectoryAreRefusedWithoutBlocking) {
+  const std::string fifo = (dir_ / "pipe.jpg").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto loaded = LoadImage(fifo);
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().kind, ErrorKind::kImage);
+  EXPECT_EQ(loaded.error().message, "not a regular file '" + fifo + "': a FIFO");
+  EXPECT_FALSE(ProbeImage(fifo).has_value());
+  EXPECT_FALSE(PrepareForTeacher(fifo, PrepareOptions{}).has_value());
+  auto dir = LoadImage(dir_.string());
+  ASSERT_FALSE(dir.has_value());
+  EXPECT_EQ(dir.error().message, "not a regular file '" + dir_.string() + "': a directory");
+}
 
 TEST_F(ImageTest, PngRoundTripIsLossless) {
   RgbImage img = Quadrants(20, 10);
