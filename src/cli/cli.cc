@@ -62,7 +62,9 @@ int RunCli(int argc, char** argv) {
       "Serve the simulated teacher (OpenAI-compatible /v1/chat/completions and Gemini\n"
       "generateContent) on loopback. It looks at the pixels it is sent.");
   sim->add_option("--host", ss.host, "address to bind")->capture_default_str();
-  sim->add_option("--port", ss.port, "port (0 = a free port, printed on stdout)")->capture_default_str();
+  sim->add_option("--port", ss.port, "port (0 = a free port, printed on stdout)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
   sim->add_option("--imitate", ss.imitate, "model family whose box convention to reply in")->capture_default_str();
   sim->add_option("--faults", ss.faults, "fault injection, e.g. 'rate=0.2,kinds=429|500|drop,quota_after=100'");
   sim->add_option("--latency-ms", ss.latency_ms, "added latency per reply")->capture_default_str();

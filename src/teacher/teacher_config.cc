@@ -30,6 +30,17 @@ std::string KeyOrEnv(const std::string& value, std::initializer_list<const char*
   return key;
 }
 
+/// Refuses a teacher URL that is not http(s)://host...: curl would also try
+/// file://, ftp:// and others, and a typo would otherwise surface as one
+/// failed record per sample. `key` names the spec field in the message.
+void CheckTeacherUrl(const std::string& url, const std::string& key) {
+  const bool http = url.rfind("http://", 0) == 0, https = url.rfind("https://", 0) == 0;
+  const size_t host_at = http ? 7 : 8;
+  if ((!http && !https) || url.size() <= host_at || url[host_at] == '/') {
+    throw SetupError(key + " must be an http:// or https:// URL with a host, got \"" + url + "\"");
+  }
+}
+
 }  // namespace
 
 std::vector<SpecField> TeacherSpecFields() {
@@ -123,6 +134,7 @@ std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeli
     if (o.base_url.empty())
       throw SetupError(p + "openai.base_url is empty: set it to the server's /v1 URL, e.g. "
                        "http://localhost:8000/v1");
+    CheckTeacherUrl(o.base_url, p + "openai.base_url");
     if (o.model.empty())
       throw SetupError(p + "openai.model_name is empty: set it to the served model name");
     o.temperature = spec.Float(p + "openai.temperature");
@@ -145,6 +157,7 @@ std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeli
                      "variable, or use " + p + "backend=openai");
   g.model = spec.Str(p + "gemini.model");
   g.base_url = spec.Str(p + "gemini.base_url");
+  CheckTeacherUrl(g.base_url, p + "gemini.base_url");
   g.api_version = spec.Str(p + "gemini.api_version");
   g.media_resolution = spec.Str(p + "gemini.media_resolution");
   g.temperature = spec.Float(p + "gemini.temperature");
