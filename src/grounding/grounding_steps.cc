@@ -269,7 +269,7 @@ class PhraseGroundingStep : public StepLogic {
       return "field \"image_path\" must be a non-empty string";
     }
     // A sample that failed in step 0 has no expressions; the engine passes it
-    // through as failed (step_runner IsUpstreamFailure), so it is not rejected.
+    // through as failed (IsUpstreamFailure, engine/step_output.h), so it is not rejected.
     auto status = record.find("status");
     if (status != record.end() && status->is_string() && status->get<std::string>() == "failed") {
       return std::nullopt;
