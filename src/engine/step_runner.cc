@@ -16,6 +16,7 @@
 #include "engine/journal.h"
 #include "engine/progress.h"
 #include "engine/sample_id.h"
+#include "engine/step_output.h"
 #include "util/jsonl.h"
 #include "util/log.h"
 
@@ -187,16 +188,6 @@ struct Slot {
   Clock::time_point start;
 };
 
-std::string Fingerprint(const std::string& config_fp, const nlohmann::ordered_json& record) {
-  std::string canonical = DumpJsonLine(nlohmann::json(record));
-  return Hex64(Fnv1a64(canonical, Fnv1a64(config_fp)));
-}
-
-bool IsUpstreamFailure(const nlohmann::ordered_json& record) {
-  auto it = record.find("status");
-  return it != record.end() && it->is_string() && it->get<std::string>() == "failed";
-}
-
 /// The output record of a finished sample.
 nlohmann::ordered_json OutputRecord(const SampleJob& job, nlohmann::ordered_json out,
                                     const Error* error) {
@@ -239,7 +230,6 @@ class Runner {
     return Error::Make(ErrorKind::kDeadline, fmt::format("sample took longer than {} s", opt_.sample_deadline_s));
   }
   void StopAdmitting(const std::string& reason);
-  void WriteOutput();
   ProgressCounts Counts() const;
 
   const StepPlan& plan_;
@@ -517,66 +507,10 @@ StepStats Runner::Run() {
   progress.Finish(Counts());
   if (rejects_) std::fclose(rejects_);
   rejects_ = nullptr;
-  WriteOutput();
+  WriteStepOutput(plan_, opt_, *journal_, config_fp_, stats_);
   stats_.duplicate_ids = deriver_->duplicates();
   stats_.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
   return stats_;
-}
-
-void Runner::WriteOutput() {
-  // Re-stream the input: the output follows input order, records come from
-  // the journal by offset, so memory stays bounded.
-  std::string dir = StepDir(opt_.results_dir, plan_);
-  std::string path = dir + "/annotations.jsonl";
-  JsonlReader reader(plan_.input_jsonl);
-  SampleIdDeriver deriver(logic_.ImageKey());
-  std::unique_ptr<AtomicFileWriter> out;
-  if (!stats_.stopped) out = std::make_unique<AtomicFileWriter>(path);
-  stats_.succeeded = stats_.failed = stats_.failed_upstream = stats_.unrecorded = 0;
-  stats_.failed_by_kind.clear();
-  JsonlLine line;
-  while (reader.Next(&line)) {
-    if (line.too_long) continue;
-    Result<nlohmann::ordered_json> rec = ParseJsonObjectLine(line.text);
-    if (!rec || logic_.ValidateInput(*rec)) continue;
-    std::string id = deriver.Derive(*rec);
-    nlohmann::ordered_json record;
-    if (IsUpstreamFailure(*rec)) {
-      record = std::move(*rec);
-      record["sample_id"] = id;
-      ++stats_.failed_upstream;
-    } else {
-      const JournalIndexEntry* e = journal_->Find(id);
-      if (!e || (e->fingerprint != Fingerprint(config_fp_, *rec))) {
-        ++stats_.unrecorded;
-        continue;
-      }
-      Result<JournalEntry> entry = journal_->Read(e->offset);
-      if (!entry) throw SetupError(entry.error().message);
-      record = std::move(entry->record);
-    }
-    if (record.value("status", "") == "ok") {
-      ++stats_.succeeded;
-    } else {
-      ++stats_.failed;
-      // Upstream records are user input: "kind" may be anything.
-      std::string kind = "internal";
-      auto err = record.find("error");
-      if (err != record.end() && err->is_object() && err->contains("kind") && (*err)["kind"].is_string())
-        kind = (*err)["kind"].get<std::string>();
-      ++stats_.failed_by_kind[kind];
-    }
-    if (out) out->Write(DumpJsonLine(record) + "\n");
-  }
-  if (stats_.unrecorded > 0 && !stats_.stopped) {
-    stats_.stopped = true;
-    stats_.stop_reason = "samples left unfinished";
-    out.reset();
-  }
-  if (out) {
-    out->Commit();
-    stats_.output_path = path;
-  }
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "teacher/teacher_client.h"
+#include "teacher/backend.h"
 
 namespace groundcap {
 

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "teacher/teacher_client.h"
+#include "teacher/backend.h"
 
 namespace groundcap {
 

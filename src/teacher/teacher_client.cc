@@ -13,9 +13,7 @@
 #include <unordered_set>
 
 #include "teacher/rate_limit.h"
-#include "util/jsonl.h"
 #include "util/log.h"
-#include "util/text_util.h"
 
 namespace groundcap {
 
@@ -483,62 +481,6 @@ const char* FinishReasonName(FinishReason r) {
 std::unique_ptr<Teacher> MakeTeacherClient(std::unique_ptr<Backend> backend,
                                            TeacherClientOptions options) {
   return std::make_unique<TeacherClient>(std::move(backend), std::move(options));
-}
-
-void SplitThinking(const std::string& raw, std::string* text, std::string* thinking) {
-  static const std::string kOpen = "<think>";
-  static const std::string kClose = "</think>";
-  size_t close = raw.rfind(kClose);
-  if (close != std::string::npos) {
-    std::string before = raw.substr(0, close);
-    size_t open = before.find(kOpen);
-    *thinking = Trim(open == std::string::npos ? before : before.substr(open + kOpen.size()));
-    *text = Trim(raw.substr(close + kClose.size()));
-    return;
-  }
-  size_t open = raw.find(kOpen);
-  if (open != std::string::npos) {  // thinking cut off before it closed
-    *thinking = Trim(raw.substr(open + kOpen.size()));
-    *text = Trim(raw.substr(0, open));
-    return;
-  }
-  thinking->clear();
-  *text = raw;
-}
-
-void CheckReplyContent(TeacherReply& reply) {
-  if (reply.error || !Trim(reply.text).empty()) return;
-  switch (reply.finish) {
-    case FinishReason::kLength:
-      reply.error = Error::Make(ErrorKind::kTruncated,
-                                "reply hit the token limit before any visible text");
-      break;
-    case FinishReason::kSafety:
-      reply.error = Error::Make(ErrorKind::kBlocked, "reply blocked (" + reply.finish_raw + ")");
-      break;
-    default:
-      reply.error = Error::Make(ErrorKind::kEmptyReply,
-                                "empty reply (finish " + reply.finish_raw + ")");
-  }
-}
-
-HttpPost JsonPost(std::string url, const std::string& auth_header, const nlohmann::json& body) {
-  HttpPost post;
-  post.url = std::move(url);
-  post.headers = {"Content-Type: application/json", "Accept: application/json", "Expect:"};
-  if (!auth_header.empty()) post.headers.push_back(auth_header);
-  post.body = DumpJsonLine(body);
-  return post;
-}
-
-std::string TrimTrailingSlashes(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
-int64_t JsonInt(const nlohmann::json& obj, const char* key) {
-  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return 0;
-  return obj[key].get<int64_t>();
 }
 
 }  // namespace groundcap

@@ -5,50 +5,20 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <cstdlib>
 #include <mutex>
 #include <thread>
 
 #include "sim/sim_server.h"
-#include "spec/spec.h"
 #include "teacher/gemini_backend.h"
 #include "teacher/openai_backend.h"
-#include "teacher/teacher_config.h"
+#include "teacher/teacher_test_util.h"
 #include "util/log.h"
 
 namespace groundcap {
 namespace {
 
-/// Collects replies from callbacks and waits for all of them.
-class Collector {
- public:
-  Teacher::Callback Slot(size_t i) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (replies_.size() <= i) replies_.resize(i + 1);
-      ++expected_;
-    }
-    return [this, i](TeacherReply r) {
-      std::lock_guard<std::mutex> lock(mu_);
-      replies_[i] = std::move(r);
-      ++done_;
-      cv_.notify_all();
-    };
-  }
-  std::vector<TeacherReply> Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return done_ == expected_; });
-    return replies_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<TeacherReply> replies_;
-  size_t expected_ = 0;
-  size_t done_ = 0;
-};
+using testing_util::Collector;
+using testing_util::Req;
 
 /// Echoes the prompt, so each reply can be matched to its request.
 SimReply Echo(const SimRequest& r) {
@@ -85,13 +55,6 @@ std::unique_ptr<Teacher> GeminiTeacher(const SimServer& s, TeacherClientOptions 
   g.api_key = std::move(key);
   g.thinking_budget = 0;
   return MakeTeacherClient(MakeGeminiBackend(g), o);
-}
-
-TeacherRequest Req(int i) {
-  TeacherRequest r;
-  r.sample_id = "s" + std::to_string(i);
-  r.prompt = "p" + std::to_string(i);
-  return r;
 }
 
 TEST(TeacherClientWire, OpenAiRequestReachesServerIntact) {
@@ -523,85 +486,6 @@ TEST(SimServerFaults, ParseAcceptsKnownKeysAndRejectsOthers) {
   EXPECT_THROW(FaultConfig::Parse("rate=0.2,kinds=explode"), SetupError);
   EXPECT_THROW(FaultConfig::Parse("bogus=1"), SetupError);
   EXPECT_THROW(FaultConfig::Parse("rate=abc"), SetupError);
-}
-
-}  // namespace
-}  // namespace groundcap
-
-namespace groundcap {
-namespace {
-
-Spec GroundingSpec(const std::vector<std::string>& overrides) {
-  return Spec::FromYaml("autolabel_type: image_grounding\nresults_dir: /tmp/x\n"
-                        "image_grounding:\n  data:\n    input_jsonl: in.jsonl\n",
-                        overrides);
-}
-
-TEST(TeacherConfig, MissingGeminiKeyIsASetupError) {
-  unsetenv("GOOGLE_API_KEY");
-  unsetenv("GEMINI_API_KEY");
-  Spec spec = GroundingSpec({});
-  try {
-    MakeTeacher(spec, kImageGrounding);
-    FAIL() << "expected SetupError";
-  } catch (const SetupError& e) {
-    EXPECT_NE(std::string(e.what()).find("GOOGLE_API_KEY"), std::string::npos);
-  }
-}
-
-TEST(TeacherConfig, GeminiSpecDefaultsReachTheWire) {
-  SimServer server(Echo);
-  server.Start();
-  Spec spec = GroundingSpec({"image_grounding.vlm.gemini.api_key=spec-key",
-                             "image_grounding.vlm.gemini.base_url=" + server.GeminiBaseUrl()});
-  std::unique_ptr<Teacher> teacher = MakeTeacher(spec, kImageGrounding);
-  EXPECT_EQ(teacher->ModelName(), "gemini-3.1-flash-lite-preview");
-  EXPECT_EQ(teacher->Fingerprint().find("spec-key"), std::string::npos);
-  Collector c;
-  teacher->Submit(Req(0), c.Slot(0));
-  ASSERT_TRUE(c.Wait()[0].ok());
-  const nlohmann::json config = server.RecentBodies().back()["generationConfig"];
-  EXPECT_EQ(config["mediaResolution"], "MEDIA_RESOLUTION_HIGH");
-  EXPECT_EQ(config["maxOutputTokens"], 8192);
-  EXPECT_DOUBLE_EQ(config["temperature"].get<double>(), 0.3);
-  EXPECT_FALSE(config.contains("thinkingConfig"));
-}
-
-TEST(TeacherConfig, KeyFromEnvironmentLosesTrailingNewline) {
-  FaultConfig f;
-  f.require_api_key = "sk-env";
-  SimServer server(Echo, f);
-  server.Start();
-  setenv("OPENAI_API_KEY", "sk-env\n", 1);  // as read from a key file
-  Spec spec = GroundingSpec({"image_grounding.vlm.backend=openai",
-                             "image_grounding.vlm.openai.base_url=" + server.OpenAiBaseUrl(),
-                             "image_grounding.vlm.openai.model_name=qwen"});
-  std::unique_ptr<Teacher> teacher = MakeTeacher(spec, kImageGrounding);
-  unsetenv("OPENAI_API_KEY");
-  Collector c;
-  teacher->Submit(Req(0), c.Slot(0));
-  TeacherReply reply = c.Wait()[0];
-  EXPECT_TRUE(reply.ok()) << reply.error->message;
-}
-
-TEST(TeacherConfig, OpenAiSpecWithExtraBody) {
-  SimServer server(Echo);
-  server.Start();
-  Spec spec = GroundingSpec({"image_grounding.vlm.backend=openai",
-                             "image_grounding.vlm.openai.base_url=" + server.OpenAiBaseUrl(),
-                             "image_grounding.vlm.openai.model_name=qwen",
-                             "image_grounding.vlm.openai.seed=5",
-                             "image_grounding.vlm.openai.extra_body={skip_special_tokens: false}"});
-  std::unique_ptr<Teacher> teacher = MakeTeacher(spec, kImageGrounding);
-  Collector c;
-  teacher->Submit(Req(0), c.Slot(0));
-  ASSERT_TRUE(c.Wait()[0].ok());
-  const nlohmann::json body = server.RecentBodies().back();
-  EXPECT_EQ(body["model"], "qwen");
-  EXPECT_EQ(body["seed"], 5);
-  EXPECT_EQ(body["skip_special_tokens"], false);
-  EXPECT_DOUBLE_EQ(body["temperature"].get<double>(), 0.7);
-  EXPECT_FALSE(body.contains("top_p"));
 }
 
 }  // namespace

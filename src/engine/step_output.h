@@ -1,0 +1,36 @@
+// The end of a step run: the input is re-streamed and the step's
+// annotations.jsonl written in input order from the journal, plus the two
+// record checks admission (step_runner.cc) and the output must agree on.
+#ifndef GROUNDCAP_STEP_OUTPUT_H_
+#define GROUNDCAP_STEP_OUTPUT_H_
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/journal.h"
+#include "engine/pipeline.h"
+#include "engine/step_runner.h"
+
+namespace groundcap {
+
+/// A sample's checkpoint fingerprint: the step's config fingerprint and the
+/// record's canonical JSON. A journal entry counts only while it matches.
+std::string Fingerprint(const std::string& config_fp, const nlohmann::ordered_json& record);
+
+/// True for a record an earlier step already failed (`"status": "failed"`):
+/// it is passed through to the output, never sent to the teacher.
+bool IsUpstreamFailure(const nlohmann::ordered_json& record);
+
+/// Re-streams plan.input_jsonl (so memory stays bounded) and writes
+/// StepDir/annotations.jsonl in input order, each record read from the
+/// journal by offset; recounts succeeded, failed (by kind), failed_upstream
+/// and unrecorded in `stats` and sets output_path once the file is written.
+/// Writes no file when `stats` is already stopped, and stops it when a sample
+/// has no matching journal entry. Throws SetupError for an unreadable entry.
+void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Journal& journal,
+                     const std::string& config_fp, StepStats& stats);
+
+}  // namespace groundcap
+
+#endif  // GROUNDCAP_STEP_OUTPUT_H_

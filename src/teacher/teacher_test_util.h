@@ -1,0 +1,57 @@
+// Helpers shared by the teacher tests (header-only; tests only): a reply
+// collector that waits for every callback, and numbered requests.
+#ifndef GROUNDCAP_TEACHER_TEST_UTIL_H_
+#define GROUNDCAP_TEACHER_TEST_UTIL_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "teacher/teacher.h"
+
+namespace groundcap::testing_util {
+
+/// Collects replies from callbacks and waits for all of them.
+class Collector {
+ public:
+  Teacher::Callback Slot(size_t i) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (replies_.size() <= i) replies_.resize(i + 1);
+      ++expected_;
+    }
+    return [this, i](TeacherReply r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      replies_[i] = std::move(r);
+      ++done_;
+      cv_.notify_all();
+    };
+  }
+  std::vector<TeacherReply> Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return done_ == expected_; });
+    return replies_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<TeacherReply> replies_;
+  size_t expected_ = 0;
+  size_t done_ = 0;
+};
+
+/// Request number `i`: sample id "s<i>", prompt "p<i>".
+inline TeacherRequest Req(int i) {
+  TeacherRequest r;
+  r.sample_id = "s" + std::to_string(i);
+  r.prompt = "p" + std::to_string(i);
+  return r;
+}
+
+}  // namespace groundcap::testing_util
+
+#endif  // GROUNDCAP_TEACHER_TEST_UTIL_H_
