@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "teacher/retry.h"
+
 namespace groundcap {
 namespace {
 

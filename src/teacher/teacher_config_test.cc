@@ -46,6 +46,29 @@ TEST(TeacherConfig, MissingGeminiKeyIsASetupError) {
   }
 }
 
+// Regression (issue 14.8): file:// and ftp:// teacher URLs were attempted,
+// one failed record per sample; they are now setup errors naming the key.
+TEST(TeacherConfig, TeacherUrlMustBeHttpWithAHost) {
+  const std::string openai = "image_grounding.vlm.openai.";
+  for (const char* bad : {"file:///etc/passwd", "ftp://host/v1", "localhost:8000/v1", "http://", "https:///v1"}) {
+    SCOPED_TRACE(bad);
+    Spec spec = GroundingSpec({"image_grounding.vlm.backend=openai", openai + "model_name=m",
+                               openai + "base_url=" + std::string(bad)});
+    try {
+      MakeTeacher(spec, kImageGrounding);
+      ADD_FAILURE() << "expected SetupError";
+    } catch (const SetupError& e) {
+      EXPECT_EQ(std::string(e.what()), openai + "base_url must be an http:// or https:// URL with a host, got \"" +
+                                           bad + "\"");
+    }
+  }
+  Spec gemini = GroundingSpec({"image_grounding.vlm.gemini.api_key=k", "image_grounding.vlm.gemini.base_url=file:///x"});
+  EXPECT_THROW(MakeTeacher(gemini, kImageGrounding), SetupError);
+  Spec good = GroundingSpec({"image_grounding.vlm.backend=openai", openai + "model_name=m",
+                             openai + "base_url=https://api.example.test/v1"});
+  EXPECT_NE(MakeTeacher(good, kImageGrounding), nullptr);
+}
+
 TEST(TeacherConfig, GeminiSpecDefaultsReachTheWire) {
   SimServer server(Echo);
   server.Start();
