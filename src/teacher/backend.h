@@ -42,6 +42,9 @@ class Backend {
   virtual bool SupportsSchema() const = 0;
   /// Rough token cost for the tokens-per-minute limit (input + max output).
   virtual double EstimateTokens(const TeacherRequest& request) const = 0;
+  /// The credentials this backend sends, scrubbed from every error message
+  /// taken from a response (ScrubSecrets).
+  virtual std::vector<std::string> Secrets() const = 0;
 };
 
 /// Helpers shared by the backends' request builders and reply parsers.

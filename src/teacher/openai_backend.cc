@@ -44,6 +44,7 @@ class OpenAiBackend : public Backend {
     if (options_.seed) f["seed"] = *options_.seed;
     return f.dump();
   }
+  std::vector<std::string> Secrets() const override { return {options_.api_key}; }
   bool SupportsSchema() const override { return options_.structured_output; }
   double EstimateTokens(const TeacherRequest& request) const override {
     double text = static_cast<double>(request.system.size() + request.prompt.size()) / 4.0;

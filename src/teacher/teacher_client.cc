@@ -14,6 +14,7 @@
 
 #include "teacher/rate_limit.h"
 #include "util/log.h"
+#include "util/text_util.h"
 
 namespace groundcap {
 
@@ -80,6 +81,7 @@ class TeacherClient final : public Teacher {
  public:
   TeacherClient(std::unique_ptr<Backend> backend, TeacherClientOptions options)
       : backend_(std::move(backend)),
+        secrets_(backend_->Secrets()),
         options_(std::move(options)),
         limiter_(options_.requests_per_minute, options_.tokens_per_minute, NowS()),
         rng_(options_.jitter_seed ? options_.jitter_seed : std::random_device{}()) {
@@ -163,6 +165,7 @@ class TeacherClient final : public Teacher {
   }
 
   std::unique_ptr<Backend> backend_;
+  const std::vector<std::string> secrets_;  ///< scrubbed from error messages
   TeacherClientOptions options_;
   RateLimiter limiter_;
   std::mt19937_64 rng_;
@@ -365,6 +368,9 @@ void TeacherClient::OnDone(CURL* easy, CURLcode code, double now) {
     error = ClassifyHttpError(static_cast<int>(status), body,
                               retry_after > 0 ? static_cast<double>(retry_after) : -1.0);
   }
+  // Error text comes from the server (or curl, which may quote the URL):
+  // scrub credentials before it reaches a log, a record or the journal.
+  error.message = ScrubSecrets(std::move(error.message), secrets_);
   HandleError(std::move(job), std::move(reply), std::move(error), now);
 }
 

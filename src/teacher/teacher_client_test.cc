@@ -203,6 +203,47 @@ TEST(TeacherClientWire, ErrorShapesEndToEnd) {
   }
 }
 
+// Regression (issue 14.5): a gateway that echoes the request's key in its
+// error text got the key into records, the journal and logs. The client now
+// scrubs every error message, on both backends, before it is delivered or
+// logged (the retried 503 is logged at debug level on the way).
+TEST(TeacherClientWire, ErrorTextEchoingTheKeyIsScrubbed) {
+  struct Case {
+    const char* api;
+    const char* key;
+  };
+  for (const Case& k : {Case{"openai", "sk-ECHOED-4d1f"}, Case{"gemini", "AIza-ECHOED-77"}}) {
+    SCOPED_TRACE(k.api);
+    std::atomic<int> calls{0};
+    SimServer server([&](const SimRequest& req) {
+      SimReply r;
+      r.status = calls++ == 0 ? 503 : 400;
+      r.raw_body = "{\"error\":{\"message\":\"gateway: upstream refused key " + req.api_key +
+                   " (Authorization: Bearer " + req.api_key + ", url ?key=" + req.api_key + ")\"}}";
+      return r;
+    });
+    server.Start();
+    const LogLevel level = GetLogLevel();
+    SetLogLevel(LogLevel::kDebug);
+    ::testing::internal::CaptureStderr();
+    auto teacher = std::string(k.api) == "openai" ? OpenAiTeacher(server, FastOptions(), k.key)
+                                                  : GeminiTeacher(server, FastOptions(), k.key);
+    Collector c;
+    teacher->Submit(Req(0), c.Slot(0));
+    TeacherReply reply = c.Wait()[0];
+    teacher->Stop();
+    const std::string logs = ::testing::internal::GetCapturedStderr();
+    SetLogLevel(level);
+    ASSERT_FALSE(reply.ok());
+    EXPECT_EQ(calls.load(), 2);
+    EXPECT_EQ(reply.error->message.find(k.key), std::string::npos) << reply.error->message;
+    EXPECT_NE(reply.error->message.find("upstream refused key <redacted>"), std::string::npos)
+        << reply.error->message;
+    EXPECT_EQ(logs.find(k.key), std::string::npos) << logs;
+    EXPECT_NE(logs.find("<redacted>"), std::string::npos) << "the retry was not logged: " << logs;
+  }
+}
+
 TEST(TeacherClientWire, ServerErrorsAreRetriedThenReported) {
   SimServer server([](const SimRequest&) {
     SimReply r;

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace groundcap {
 
@@ -12,6 +13,14 @@ std::string AsciiLower(std::string_view s);
 
 /// `s` without leading and trailing characters from `chars`.
 std::string_view Trim(std::string_view s, std::string_view chars = " \t\r\n");
+
+/// `text` with every occurrence of a configured secret (non-empty entries
+/// of `secrets`) and every credential-shaped token replaced by
+/// "<redacted>": "Bearer <token>", "key=<token>" / "api_key=<token>" (query
+/// strings) and "api-key: <token>" headers (x-goog-api-key, api-key). Used on
+/// every message taken from a server response before it is logged or stored:
+/// some gateways echo the request's key in their error text.
+std::string ScrubSecrets(std::string text, const std::vector<std::string>& secrets);
 
 }  // namespace groundcap
 
