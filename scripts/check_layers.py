@@ -4,7 +4,8 @@
 The table lives in docs/design.md (section "Layers"), so the document and the
 check cannot drift apart: each row names a folder under src/ and the folders
 its files may include. A file may always include its own folder. The row for
-`*_test.cc` lists what tests may include on top of their folder's rules.
+`*_test.cc` lists what tests (and their `*_test_util.h` helpers) may include
+on top of their folder's rules.
 
     scripts/check_layers.py [ROOT]       check ROOT (default: the repository)
     scripts/check_layers.py --self-test  prove the check fails on a bad include
@@ -28,7 +29,7 @@ TEST_ROW = "*_test.cc"
 def read_table(design_md):
     """Returns ({layer: set(allowed layers or header paths)}, test_extras)."""
     text = design_md.read_text(encoding="utf-8")
-    start = next((m.start() for m in re.finditer(r"^## Layers\b", text, re.M)), -1)
+    start = next((m.start() for m in re.finditer("^" + re.escape(TABLE_HEADING) + r"\b", text, re.M)), -1)
     if start < 0:
         raise ValueError(f"{design_md}: no '{TABLE_HEADING}' section")
     rules, extras = {}, set()
@@ -69,14 +70,18 @@ def check(root):
             problems.append(f"{rel}:1: folder {layer}/ is not in the layer table of docs/design.md")
             continue
         allowed = rules[layer] | {layer}
-        is_test = path.name.endswith("_test.cc")
+        # Test helpers (foo_test_util.h) are included by tests only, so they
+        # follow the tests' row; any other file including one is an error.
+        is_test = path.name.endswith(("_test.cc", "_test_util.h"))
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             m = INCLUDE_RE.match(line)
             if not m:
                 continue
             target = m.group(1)
             target_layer = target.split("/", 1)[0] if "/" in target else None
-            if target_layer is None:
+            if target.endswith("_test_util.h") and not is_test:
+                problems.append(f"{rel}:{lineno}: {target} is a test helper; only tests may include it")
+            elif target_layer is None:
                 problems.append(f'{rel}:{lineno}: include "{target}" must name its layer folder ("<layer>/{target}")')
             elif target_layer in allowed:
                 continue
@@ -111,9 +116,12 @@ def self_test(root):
         lines.insert(3, '#include "cli/commands.h"')
         victim.write_text("\n".join(lines) + "\n", encoding="utf-8")
         (copy / "src" / "engine" / "stray.h").write_text('#include "spans.h"\n', encoding="utf-8")
+        (copy / "src" / "teacher" / "stray.cc").write_text('#include "teacher/teacher_test_util.h"\n',
+                                                           encoding="utf-8")
         bad = subprocess.run([sys.executable, __file__, str(copy)], capture_output=True, text=True)
         want = ["src/util/log.cc:4: util/ may not include cli/commands.h",
-                'src/engine/stray.h:1: include "spans.h" must name its layer folder']
+                'src/engine/stray.h:1: include "spans.h" must name its layer folder',
+                "src/teacher/stray.cc:1: teacher/teacher_test_util.h is a test helper; only tests may include it"]
         missing = [w for w in want if w not in bad.stdout]
         if bad.returncode != 1 or missing:
             print(f"self-test: expected exit 1 and {missing}, got {bad.returncode}:\n{bad.stdout}{bad.stderr}")

@@ -205,9 +205,28 @@ std::vector<RgbImage> ParityImages() {
   return images;
 }
 
-/// Python with OpenCV: Debian's interpreter, where python3-opencv lives.
-std::string ReferencePython() {
-  return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+/// Runs tests/dataflow_reference.py (Debian's python3, where python3-opencv
+/// lives) on `input` with images under `image_root`, writing `out_dir`.
+/// Returns "" on success, "skip: why" without OpenCV, else the failure.
+std::string RunDataflowReference(const fs::path& input, const fs::path& image_root, const fs::path& out_dir) {
+  const std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const fs::path log = out_dir.string() + ".log";
+  const std::string cmd = python + " " + GROUNDCAP_SOURCE_DIR + "/tests/dataflow_reference.py " + input.string() +
+                          " " + image_root.string() + " " + out_dir.string() + " 2>" + log.string();
+  const int rc = std::system(cmd.c_str());
+  if (WIFEXITED(rc) && WEXITSTATUS(rc) == 3) return "skip: " + testing_util::ReadFile(log);
+  return rc == 0 ? "" : "reference failed: " + testing_util::ReadFile(log);
+}
+
+// The reference script is itself checked against DataFlow-MM's committed
+// output, where that fixture is present.
+TEST_F(RegionCaptionTest, ReferenceScriptReproducesDataflowFixture) {
+  GROUNDCAP_REQUIRE_SHARED_FIXTURE(fs::path(kFixtureDir));
+  const std::string run = RunDataflowReference(fs::path(kFixtureDir) / "input.jsonl", kFixtureDir, dir_ / "ref");
+  if (run.rfind("skip: ", 0) == 0) GTEST_SKIP() << "python3-opencv missing (scripts/setup.sh installs it): " << run;
+  ASSERT_EQ(run, "");
+  EXPECT_EQ(testing_util::ReadJsonl<json>(dir_ / "ref" / "expected.jsonl"),
+            testing_util::ReadJsonl<json>(kFixtureDir + "/expected.jsonl"));
 }
 
 // Parity without the shared fixture: on generated images, dataflow mode
@@ -239,15 +258,9 @@ TEST_F(RegionCaptionTest, DataflowModeMatchesOpenCvReferenceOnGeneratedImages) {
   std::string input_text;
   for (const json& j : inputs) input_text += j.dump() + "\n";
   testing_util::WriteFile(dir_ / "input.jsonl", input_text);
-  const std::string cmd = ReferencePython() + " " + GROUNDCAP_SOURCE_DIR + "/tests/dataflow_reference.py " +
-                          (dir_ / "input.jsonl").string() + " " + images_dir.string() + " " +
-                          ref_dir.string() + " 2>" + (dir_ / "reference.log").string();
-  const int rc = std::system(cmd.c_str());
-  if (WIFEXITED(rc) && WEXITSTATUS(rc) == 3) {
-    GTEST_SKIP() << "python3-opencv missing (scripts/setup.sh installs it): "
-                 << testing_util::ReadFile(dir_ / "reference.log");
-  }
-  ASSERT_EQ(rc, 0) << testing_util::ReadFile(dir_ / "reference.log");
+  const std::string run = RunDataflowReference(dir_ / "input.jsonl", images_dir, ref_dir);
+  if (run.rfind("skip: ", 0) == 0) GTEST_SKIP() << "python3-opencv missing (scripts/setup.sh installs it): " << run;
+  ASSERT_EQ(run, "");
   std::vector<json> expected = testing_util::ReadJsonl<json>(ref_dir / "expected.jsonl");
   ASSERT_EQ(expected.size(), inputs.size());
 

@@ -18,14 +18,8 @@ namespace groundcap {
 namespace {
 
 using testing_util::Collector;
+using testing_util::Echo;
 using testing_util::Req;
-
-/// Echoes the prompt, so each reply can be matched to its request.
-SimReply Echo(const SimRequest& r) {
-  SimReply reply;
-  reply.text = "echo:" + r.prompt;
-  return reply;
-}
 
 TeacherClientOptions FastOptions(int in_flight = 8) {
   TeacherClientOptions o;

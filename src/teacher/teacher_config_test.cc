@@ -19,14 +19,8 @@ namespace groundcap {
 namespace {
 
 using testing_util::Collector;
+using testing_util::Echo;
 using testing_util::Req;
-
-/// Echoes the prompt, so each reply can be matched to its request.
-SimReply Echo(const SimRequest& r) {
-  SimReply reply;
-  reply.text = "echo:" + r.prompt;
-  return reply;
-}
 
 Spec GroundingSpec(const std::vector<std::string>& overrides) {
   return Spec::FromYaml("autolabel_type: image_grounding\nresults_dir: /tmp/x\n"

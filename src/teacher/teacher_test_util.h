@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/sim_server.h"
 #include "teacher/teacher.h"
 
 namespace groundcap::testing_util {
@@ -50,6 +51,13 @@ inline TeacherRequest Req(int i) {
   r.sample_id = "s" + std::to_string(i);
   r.prompt = "p" + std::to_string(i);
   return r;
+}
+
+/// Echoes the prompt, so each reply can be matched to its request.
+inline SimReply Echo(const SimRequest& r) {
+  SimReply reply;
+  reply.text = "echo:" + r.prompt;
+  return reply;
 }
 
 }  // namespace groundcap::testing_util

@@ -26,19 +26,18 @@ bool IsTokenChar(char c) {
          c == '+' || c == '/' || c == '=';
 }
 
-/// Replaces the token that follows each case-insensitive `marker` in `text`.
-void RedactAfter(std::string& text, std::string_view marker) {
-  const std::string lower_marker = AsciiLower(marker);
-  size_t from = 0;
-  while (true) {
-    const size_t at = AsciiLower(text).find(lower_marker, from);
-    if (at == std::string::npos) return;
-    size_t start = at + marker.size(), end = start;
+constexpr std::string_view kRedacted = "<redacted>";
+
+/// Replaces the token that follows each case-insensitive `marker` in `text`
+/// (`lower` is `text` in lower case, kept in step with it).
+void RedactAfter(std::string& text, std::string& lower, std::string_view marker) {
+  for (size_t at = lower.find(marker); at != std::string::npos; at = lower.find(marker, at + 1)) {
+    const size_t start = at + marker.size();
+    size_t end = start;
     while (end < text.size() && IsTokenChar(text[end])) ++end;
-    if (end > start && text.compare(start, end - start, "<redacted>") != 0) {
-      text.replace(start, end - start, "<redacted>");
-    }
-    from = start + 1;
+    if (end == start || text.compare(start, end - start, kRedacted) == 0) continue;
+    text.replace(start, end - start, kRedacted);
+    lower.replace(start, end - start, kRedacted);
   }
 }
 
@@ -47,12 +46,13 @@ void RedactAfter(std::string& text, std::string_view marker) {
 std::string ScrubSecrets(std::string text, const std::vector<std::string>& secrets) {
   for (const std::string& secret : secrets) {
     if (secret.empty()) continue;
-    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 10)) {
-      text.replace(at, secret.size(), "<redacted>");
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + kRedacted.size())) {
+      text.replace(at, secret.size(), kRedacted);
     }
   }
+  std::string lower = AsciiLower(text);
   for (std::string_view marker : {"bearer ", "key=", "api-key: ", "api-key:", "api_key: ", "\"api_key\": \""}) {
-    RedactAfter(text, marker);
+    RedactAfter(text, lower, marker);
   }
   return text;
 }
