@@ -305,7 +305,7 @@ std::string YamlValue(const nlohmann::json& v) { return DumpJsonLine(v); }
 /// grouped under their mappings first (each mapping in the order its first
 /// key appears), so no mapping is written twice: YAML parsers that keep only
 /// the last copy of a repeated key (PyYAML) would silently lose the first.
-std::string EmitNested(std::vector<std::pair<const SpecField*, nlohmann::json>> items, bool comments) {
+std::string EmitNested(const std::vector<std::pair<const SpecField*, nlohmann::json>>& items, bool comments) {
   std::map<std::string, size_t> first_seen;  // mapping path -> order of appearance
   std::vector<std::vector<size_t>> rank(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
