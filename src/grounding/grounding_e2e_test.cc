@@ -278,6 +278,78 @@ TEST_P(GroundingE2eTest, ExactRecordsFailuresRetryFailedAndResume) {
   }
 }
 
+/// How CutGrounding cuts grounding replies at the token limit.
+enum class Cut { kNone, kAfterFirstObject, kInsideFirstObject };
+
+/// A teacher whose grounding replies hit the token limit: after the first
+/// object when more than one expression was asked, or inside the first object.
+SimReply CutGrounding(ScriptedTeacher& teacher, const SimRequest& req, Cut cut) {
+  SimReply r = teacher(req);
+  if (cut == Cut::kNone || req.prompt.find("\nCaption: ") != std::string::npos) return r;
+  static const std::regex kAsked(R"(\nE\d+: )");
+  const auto asked = std::distance(
+      std::sregex_iterator(req.prompt.begin(), req.prompt.end(), kAsked), std::sregex_iterator());
+  const bool one_per_reply = cut == Cut::kAfterFirstObject;
+  Json list = Json::parse(r.text);
+  if (list.empty() || (one_per_reply && asked < 2)) return r;
+  const std::string first = list[0].dump();
+  r.text = one_per_reply ? "[" + first + ", " + list[1].dump().substr(0, 12) : "[" + first.substr(0, 12);
+  r.finish = "length";
+  return r;
+}
+
+TEST_P(GroundingE2eTest, RepliesCutAtTheTokenLimitAreReaskedOrFailNeverOk) {
+  ScriptedTeacher teacher(GetParam().reply_format);
+  teacher.flaky_ok = true;
+  std::atomic<Cut> cut{Cut::kAfterFirstObject};
+  SimServer server([&](const SimRequest& r) { return CutGrounding(teacher, r, cut.load()); });
+  server.Start();
+  std::string spec = WriteSpec(server);
+  const fs::path results = dir_ / "results";
+  const fs::path golden = fs::path(GROUNDCAP_SOURCE_DIR) / "tests/data/grounding/expected_step1.jsonl";
+  std::vector<Json> expected;
+  for (const Json& j : ReadJsonl(golden)) expected.push_back(j);
+
+  // One object per reply: the cut replies' unfinished expressions are asked
+  // again alone, and every box of the uncut run is there.
+  const auto expect_golden_boxes = [&] {
+    std::vector<Json> step1 = ReadJsonl(results / "step_1_grounding/annotations.jsonl");
+    ASSERT_EQ(step1.size(), expected.size());
+    for (size_t i = 0; i < step1.size(); ++i) {
+      EXPECT_EQ(step1[i]["status"], expected[i]["status"]) << i;
+      if (step1[i]["status"] != "ok") continue;
+      ASSERT_EQ(step1[i]["expressions"].size(), expected[i]["expressions"].size()) << i;
+      for (size_t k = 0; k < step1[i]["expressions"].size(); ++k) {
+        EXPECT_EQ(step1[i]["expressions"][k]["instances"],
+                  expected[i]["expressions"][k]["instances"]) << i << " E" << k;
+      }
+    }
+  };
+  EXPECT_EQ(Run(spec, {}), kExitSomeFailed);  // the missing image
+  expect_golden_boxes();
+  const bool chunked = GetParam().chunk >= 2;
+  EXPECT_EQ(ReadJsonl(results / "step_1_grounding/annotations.jsonl")[0]["warnings"].dump().find(
+                "cut at the token limit") != std::string::npos,
+            chunked);
+
+  // Every reply cut inside its first object: no sample with an expression
+  // is ok; they fail as truncated, and a retry with an uncut teacher redoes them.
+  cut = Cut::kInsideFirstObject;
+  EXPECT_EQ(Run(spec, {"image_grounding.workflow.force_reprocess=true"}), kExitSomeFailed);
+  int truncated = 0;
+  for (const Json& r : ReadJsonl(results / "step_1_grounding/annotations.jsonl")) {
+    const bool grounded_something = r.contains("expressions") && !r["expressions"].empty();
+    if (grounded_something) {
+      EXPECT_EQ(r["status"], "failed") << r.dump();
+      truncated += r["error"]["kind"] == "truncated";
+    }
+  }
+  EXPECT_EQ(truncated, 3);  // red/blue box, tall tree, green circle
+  cut = Cut::kNone;
+  EXPECT_EQ(Run(spec, {"image_grounding.workflow.retry_failed=true"}), kExitSomeFailed);
+  expect_golden_boxes();
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Formats, GroundingE2eTest,
     ::testing::Values(Case{"GeminiBackendGemini", "gemini", "gemini-2.5-flash", "auto", "gemini", 8},

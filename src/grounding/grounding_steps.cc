@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <utility>
 
 #include <fmt/core.h>
@@ -64,6 +65,11 @@ Error ReplyError(const TeacherReply& reply) {
   return reply.error ? *reply.error : Error::Make(ErrorKind::kInternal, "reply without error");
 }
 
+/// Hint appended to truncation failures: what the user can change.
+constexpr const char* kRaiseTokens =
+    "raise vlm.openai.max_tokens / vlm.gemini.max_output_tokens, then rerun with "
+    "workflow.retry_failed";
+
 /// Per-sample data of step 0 between Begin and Continue.
 struct ExtractState {
   Size upright;
@@ -122,6 +128,15 @@ class ExpressionExtractionStep : public StepLogic {
     }
     const TeacherReply& reply = replies[0];
     if (!reply.ok()) return StepAction::Fail(ReplyError(reply));
+    // One caption cannot be split into smaller requests, and a cut list may
+    // lack expressions that nothing would tell apart from absent ones.
+    if (reply.finish == FinishReason::kLength) {
+      return StepAction::Fail(Error::Make(
+          ErrorKind::kTruncated,
+          fmt::format("extraction reply was cut at the token limit after {} bytes, so its "
+                      "expression list may be incomplete; {}",
+                      reply.text.size(), kRaiseTokens)));
+    }
     std::vector<std::string> repairs;
     Result<nlohmann::json> parsed = ParseLenientJson(reply.text, &repairs);
     if (!parsed) {
@@ -224,11 +239,13 @@ class ExpressionExtractionStep : public StepLogic {
   GroundingConfig c_;
 };
 
-/// Per-sample data of step 1 between Begin and Continue.
+/// Per-sample data of step 1 between rounds.
 struct GroundState {
   Size upright;
   Size sent;
-  std::vector<std::vector<int>> chunks;  ///< expression indices per request
+  ImagePart image;                         ///< kept for re-asks
+  std::vector<std::vector<int>> chunks;    ///< expression indices per request in flight
+  std::vector<std::vector<Box>> per_expr;  ///< boxes of every expression answered in full
 };
 
 /// "E12", "e12", "E12: text", "12" -> 12; -1 otherwise.
@@ -313,70 +330,120 @@ class PhraseGroundingStep : public StepLogic {
     if (!image) return StepAction::Fail(image.error());
     state->upright = image->original.upright;
     state->sent = image->sent;
-    ImagePart part{image->mime, Base64Encode(image->bytes)};
-
-    std::vector<TeacherRequest> reqs;
-    for (size_t i = 0; i < groundable.size(); i += c_.expressions_per_request) {
-      size_t end = std::min(groundable.size(), i + c_.expressions_per_request);
-      std::vector<int> chunk(groundable.begin() + i, groundable.begin() + end);
-      std::vector<std::pair<int, std::string>> lines;
-      for (int k : chunk) lines.emplace_back(k, Trim(exprs[k]["text"].get<std::string>()));
-      TeacherRequest req;
-      req.sample_id = job.sample_id;
-      req.images.push_back(part);
-      req.prompt = RenderGroundingPrompt(c_.grounding_prompt, lines, state->sent, c_.max_instances);
-      reqs.push_back(std::move(req));
-      state->chunks.push_back(std::move(chunk));
-    }
+    state->image = ImagePart{image->mime, Base64Encode(image->bytes)};
+    state->per_expr.resize(exprs.size());
     job.state = state;
-    return StepAction::Send(std::move(reqs));
+    return Ask(job, *state, groundable, c_.expressions_per_request);
   }
 
+  /// A reply cut at the token limit is trusted only for the expressions it
+  /// finished: those whose boxes are followed by another expression's box.
+  /// The rest are asked again in chunks of half the size; an expression cut
+  /// even when asked alone fails the sample with kind `truncated` (never ok
+  /// with boxes missing).
   StepAction Continue(SampleJob& job, std::vector<TeacherReply> replies) override {
     auto state = std::static_pointer_cast<GroundState>(job.state);
     if (!state || replies.size() != state->chunks.size()) {
       return StepAction::Fail(Error::Make(ErrorKind::kInternal, "step 1: reply count mismatch"));
     }
     const Json& exprs = job.record["expressions"];
-    std::vector<std::vector<Box>> per_expr(exprs.size());
+    std::vector<std::vector<int>> redo;
     for (size_t r = 0; r < replies.size(); ++r) {
       const TeacherReply& reply = replies[r];
+      const std::vector<int>& chunk = state->chunks[r];
       if (!reply.ok()) return StepAction::Fail(ReplyError(reply));
-      if (reply.finish == FinishReason::kLength) {
-        job.warnings.push_back(fmt::format("grounding reply {} was cut at the token limit", r));
-      }
+      const bool cut = reply.finish == FinishReason::kLength;
+      const std::string tag = job.round <= 1 ? fmt::format("grounding reply {}", r)
+                                             : fmt::format("grounding re-ask {}.{}", job.round - 1, r);
       ParseBoxesOptions opts;
       opts.format = c_.box_format;
       opts.image = state->upright;
       opts.input = state->sent;
       opts.hygiene = c_.hygiene;
       Result<ParsedBoxes> parsed = ParseBoxes(reply.text, opts);
-      if (!parsed) {
+      if (!parsed && !cut) {
         return StepAction::Fail(Error::Make(
-            ErrorKind::kParse,
-            fmt::format("grounding reply {} could not be parsed: {}", r, parsed.error().message)));
+            ErrorKind::kParse, fmt::format("{} could not be parsed: {}", tag, parsed.error().message)));
       }
-      for (const std::string& d : parsed->diagnostics) {
-        job.warnings.push_back(fmt::format("grounding reply {}: {}", r, d));
+      std::map<int, std::vector<Box>> found;
+      std::vector<int> order;  // expressions in the order their boxes appear
+      if (parsed) {
+        for (const std::string& d : parsed->diagnostics) job.warnings.push_back(tag + ": " + d);
+        for (Box& box : parsed->boxes) {
+          int k = MatchExpression(box.label, chunk, exprs);
+          if (k < 0) {
+            job.warnings.push_back(
+                fmt::format("{}: box with unknown label \"{}\" dropped", tag, box.label));
+            continue;
+          }
+          if (!box.score) {
+            job.warnings.push_back(
+                fmt::format("{}: box for E{} has no score; {} used", tag, k, kMissingScore));
+          }
+          if (order.empty() || order.back() != k) order.push_back(k);
+          found[k].push_back(std::move(box));
+        }
       }
-      for (Box& box : parsed->boxes) {
-        int k = MatchExpression(box.label, state->chunks[r], exprs);
-        if (k < 0) {
-          job.warnings.push_back(
-              fmt::format("grounding reply {}: box with unknown label \"{}\" dropped", r, box.label));
-          continue;
+      std::vector<int> unfinished;
+      for (int k : chunk) {
+        const bool seen = std::find(order.begin(), order.end(), k) != order.end();
+        if (!cut || (seen && k != order.back())) {
+          state->per_expr[k] = std::move(found[k]);
+        } else {
+          unfinished.push_back(k);
         }
-        if (!box.score) {
-          job.warnings.push_back(fmt::format(
-              "grounding reply {}: box for E{} has no score; {} used", r, k, kMissingScore));
-        }
-        per_expr[k].push_back(std::move(box));
+      }
+      if (unfinished.empty()) continue;
+      if (chunk.size() == 1) {
+        return StepAction::Fail(Error::Make(
+            ErrorKind::kTruncated,
+            fmt::format("{} for E{} (\"{}\") was cut at the token limit even when asked alone; {}",
+                        tag, chunk[0], exprs[chunk[0]]["text"].get<std::string>(), kRaiseTokens)));
+      }
+      const size_t half = std::max<size_t>(1, chunk.size() / 2);
+      job.warnings.push_back(fmt::format(
+          "{} was cut at the token limit after {} of {} expressions; {} asked again in chunks of {}",
+          tag, chunk.size() - unfinished.size(), chunk.size(), unfinished.size(), half));
+      for (size_t i = 0; i < unfinished.size(); i += half) {
+        redo.emplace_back(unfinished.begin() + i,
+                          unfinished.begin() + std::min(unfinished.size(), i + half));
       }
     }
-    return StepAction::Done(BuildOutput(job, per_expr));
+    if (redo.empty()) return StepAction::Done(BuildOutput(job, state->per_expr));
+    state->chunks.clear();
+    std::vector<TeacherRequest> reqs;
+    for (std::vector<int>& chunk : redo) reqs.push_back(Request(job, *state, std::move(chunk)));
+    return StepAction::Send(std::move(reqs));
   }
 
  private:
+  /// Requests for `expressions` in chunks of `chunk_size`.
+  StepAction Ask(const SampleJob& job, GroundState& state, const std::vector<int>& expressions,
+                 size_t chunk_size) const {
+    state.chunks.clear();
+    std::vector<TeacherRequest> reqs;
+    for (size_t i = 0; i < expressions.size(); i += chunk_size) {
+      std::vector<int> chunk(expressions.begin() + i,
+                             expressions.begin() + std::min(expressions.size(), i + chunk_size));
+      reqs.push_back(Request(job, state, std::move(chunk)));
+    }
+    return StepAction::Send(std::move(reqs));
+  }
+
+  /// One request for the expressions of `chunk`, recorded in state.chunks so
+  /// that Continue knows which reply answers what.
+  TeacherRequest Request(const SampleJob& job, GroundState& state, std::vector<int> chunk) const {
+    const Json& exprs = job.record["expressions"];
+    std::vector<std::pair<int, std::string>> lines;
+    for (int k : chunk) lines.emplace_back(k, Trim(exprs[k]["text"].get<std::string>()));
+    TeacherRequest req;
+    req.sample_id = job.sample_id;
+    req.images.push_back(state.image);
+    req.prompt = RenderGroundingPrompt(c_.grounding_prompt, lines, state.sent, c_.max_instances);
+    state.chunks.push_back(std::move(chunk));
+    return req;
+  }
+
   PrepareOptions ImageOptions() const {
     PrepareOptions p = c_.prepare;
     if (c_.box_format == BoxFormat::kQwen25Vl) p.resize = PrepareOptions::Resize::kSmartResize;

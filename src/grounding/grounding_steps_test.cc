@@ -179,6 +179,21 @@ TEST(GroundingStep0Test, TeacherFailureAndGarbageAreFailuresNotEmptyResults) {
   EXPECT_EQ(c.error->kind, ErrorKind::kParse);
 }
 
+TEST(GroundingStep0Test, ReplyCutAtTheTokenLimitFailsAsTruncated) {
+  FakeImages images;
+  auto step = MakeExpressionExtractionStep(TestConfig(&images));
+  SampleJob job = Job("s7", R"({"image_path": "a.jpg", "caption": "a cat and a dog"})");
+  step->Begin(job);
+  // The repaired JSON would read as a complete list of one expression.
+  TeacherReply cut = Reply(R"({"cleaned_caption": "a cat and a dog", "expressions": [{"text": "a cat"}, {"te)");
+  cut.finish = FinishReason::kLength;
+  StepAction a = step->Continue(job, {cut});
+  ASSERT_TRUE(a.error);
+  EXPECT_FALSE(a.output);
+  EXPECT_EQ(a.error->kind, ErrorKind::kTruncated);
+  EXPECT_NE(a.error->message.find("vlm.openai.max_tokens"), std::string::npos);
+}
+
 TEST(GroundingStep0Test, ChineseCaptionSpansAreCodePoints) {
   FakeImages images;
   auto step = MakeExpressionExtractionStep(TestConfig(&images));
@@ -341,6 +356,60 @@ TEST(GroundingStep1Test, NothingFoundIsSuccessFailuresAreFailures) {
   ASSERT_TRUE(failed.error);
   EXPECT_EQ(failed.error->kind, ErrorKind::kTimeout);
   EXPECT_FALSE(failed.output);
+}
+
+TeacherReply CutReply(std::string text) {
+  TeacherReply r = Reply(std::move(text));
+  r.finish = FinishReason::kLength;
+  return r;
+}
+
+TEST(GroundingStep1Test, CutReplyKeepsFinishedExpressionsAndReasksTheRestInHalves) {
+  FakeImages images;
+  auto step = MakePhraseGroundingStep(TestConfig(&images, BoxFormat::kGemini));
+  SampleJob job = Job("s9", kStep0Record);
+  StepAction a = step->Begin(job);
+  ASSERT_EQ(a.requests.size(), 1u);  // 3 expressions, chunks of 8
+  // E0 is finished (E1 follows it); E1 may have lost boxes; E2 was never reached.
+  StepAction b = step->Continue(job, {CutReply(R"([{"label": "E0", "box_2d": [0, 0, 500, 500], "score": 0.9},
+    {"label": "E1", "box_2d": [0, 0, 100, 100], "score": 0.8}, {"label": "E1", "box_2d": [0, 0, 1)")});
+  ASSERT_FALSE(b.output);
+  ASSERT_FALSE(b.error);
+  ASSERT_EQ(b.requests.size(), 2u);  // chunks of 3 / 2 = 1
+  EXPECT_NE(b.requests[0].prompt.find("E1: a tree"), std::string::npos);
+  EXPECT_EQ(b.requests[0].prompt.find("E0:"), std::string::npos);
+  EXPECT_NE(b.requests[1].prompt.find("E2: a red car"), std::string::npos);
+  EXPECT_EQ(b.requests[0].images.size(), 1u);
+  StepAction c = step->Continue(job, {
+      Reply(R"([{"label": "E1", "box_2d": [0, 0, 100, 100], "score": 0.8},
+                {"label": "E1", "box_2d": [0, 0, 100, 200], "score": 0.7}])"),
+      Reply("[]")});
+  ASSERT_TRUE(c.output) << (c.error ? c.error->message : "");
+  const Json& e = (*c.output)["expressions"];
+  EXPECT_EQ(e[0]["instances"].size(), 1u);
+  EXPECT_EQ(e[1]["instances"].size(), 2u);
+  EXPECT_EQ(e[2]["instances"].size(), 0u);
+  bool warned = false;
+  for (const auto& w : job.warnings) warned |= w.find("after 1 of 3 expressions") != std::string::npos;
+  EXPECT_TRUE(warned);
+}
+
+TEST(GroundingStep1Test, ExpressionCutWhenAskedAloneFailsAsTruncated) {
+  FakeImages images;
+  GroundingConfig c = TestConfig(&images, BoxFormat::kGemini);
+  c.expressions_per_request = 2;
+  auto step = MakePhraseGroundingStep(c);
+  SampleJob job = Job("s9", kStep0Record);
+  ASSERT_EQ(step->Begin(job).requests.size(), 2u);
+  // A cut reply with no complete element: nothing finished, both re-asked.
+  StepAction b = step->Continue(job, {CutReply(R"([{"label": "E0", "box_2d": [0, 0)"),
+                                      Reply(R"([{"label": "E2", "box_2d": [0, 0, 10, 10]}])")});
+  ASSERT_EQ(b.requests.size(), 2u);
+  StepAction d = step->Continue(job, {Reply("[]"), CutReply(R"([{"label": "E1", "box_2d": [0, 0, 9, 9]}, {)")});
+  ASSERT_TRUE(d.error);
+  EXPECT_FALSE(d.output);
+  EXPECT_EQ(d.error->kind, ErrorKind::kTruncated);
+  EXPECT_NE(d.error->message.find("E1 (\"a tree\")"), std::string::npos) << d.error->message;
 }
 
 TEST(GroundingStep1Test, NoExpressionsNeedsNoRequestAndMissingImageFails) {
