@@ -22,6 +22,8 @@ constexpr const char* kStepName = "region_caption";
 constexpr const char* kMarksDir = "region_caption_marks";
 /// Bump when a prompt, the schema or the reply checks change.
 constexpr const char* kPromptVersion = "rc1";
+/// PromptedVQAGenerator's max_tokens.
+constexpr int kDataflowMaxTokens = 512;
 /// PromptedVQAGenerator's default system prompt.
 constexpr const char* kDataflowSystem = "You are a helpful assistant.";
 
@@ -57,7 +59,7 @@ struct SampleState {
   std::string marked_path;
   ImagePart marked;
   std::vector<ImagePart> crops;     ///< one per slot when crop_context
-  std::vector<int> pending;         ///< region ids asked in the current round
+  std::vector<std::vector<int>> asked;  ///< region ids per request of the current round
   nlohmann::json answers = nlohmann::json::array();
   std::vector<int> extra_ids;
   std::string first_prompt;
@@ -147,7 +149,8 @@ class RegionCaptionStep : public StepLogic {
 
  private:
   Result<bool> CollectBoxes(const SampleJob& job, const RgbImage& image, SampleState& st) const;
-  StepAction Ask(SampleJob& job, SampleState& st) const;
+  /// One request per group of region ids (recorded in st.asked).
+  StepAction Ask(SampleJob& job, SampleState& st, std::vector<std::vector<int>> groups) const;
   StepAction Finish(SampleJob& job, SampleState& st) const;
   StepAction DataflowDone(SampleJob& job, SampleState& st, const TeacherReply& reply) const;
 
@@ -268,7 +271,7 @@ StepAction RegionCaptionStep::Begin(SampleJob& job) {
     req.prompt = DataflowPrompt(static_cast<int>(st->slots.size()));
     req.temperature = 0.7;
     req.top_p = 0.9;
-    req.max_tokens = 512;
+    req.max_tokens = kDataflowMaxTokens;
     st->first_prompt = req.prompt;
     std::vector<TeacherRequest> reqs;
     reqs.push_back(std::move(req));
@@ -283,85 +286,123 @@ StepAction RegionCaptionStep::Begin(SampleJob& job) {
       st->crops.push_back(ToPart(*crop));
     }
   }
-  for (size_t i = 0; i < st->slots.size(); ++i) st->pending.push_back(static_cast<int>(i) + 1);
-  return Ask(job, *st);
+  std::vector<int> all;
+  for (size_t i = 0; i < st->slots.size(); ++i) all.push_back(static_cast<int>(i) + 1);
+  return Ask(job, *st, {std::move(all)});
 }
 
-StepAction RegionCaptionStep::Ask(SampleJob& job, SampleState& st) const {
-  TeacherRequest req;
-  req.sample_id = job.sample_id;
-  req.images.push_back(st.marked);
-  std::vector<std::array<int, 4>> grid;
-  for (int id : st.pending) {
-    RegionSlot& s = st.slots[id - 1];
-    ++s.attempts;
-    grid.push_back(ToGrid1000(s.region.box, st.size));
-    if (options_.crop_context) req.images.push_back(st.crops[id - 1]);
-  }
-  req.prompt = StructuredRegionPrompt(st.pending, grid, static_cast<int>(st.slots.size()),
-                                      options_.crop_context);
-  req.response_schema = RegionReplySchema();
-  if (st.first_prompt.empty()) st.first_prompt = req.prompt;
+StepAction RegionCaptionStep::Ask(SampleJob& job, SampleState& st,
+                                  std::vector<std::vector<int>> groups) const {
   std::vector<TeacherRequest> reqs;
-  reqs.push_back(std::move(req));
+  for (const std::vector<int>& ids : groups) {
+    TeacherRequest req;
+    req.sample_id = job.sample_id;
+    req.images.push_back(st.marked);
+    std::vector<std::array<int, 4>> grid;
+    for (int id : ids) {
+      RegionSlot& s = st.slots[id - 1];
+      ++s.attempts;
+      grid.push_back(ToGrid1000(s.region.box, st.size));
+      if (options_.crop_context) req.images.push_back(st.crops[id - 1]);
+    }
+    req.prompt = StructuredRegionPrompt(ids, grid, static_cast<int>(st.slots.size()),
+                                        options_.crop_context);
+    req.response_schema = RegionReplySchema();
+    if (st.first_prompt.empty()) st.first_prompt = req.prompt;
+    reqs.push_back(std::move(req));
+  }
+  st.asked = std::move(groups);
   return StepAction::Send(std::move(reqs));
 }
 
+/// True when `caption` was written out in full in a reply cut at the token
+/// limit: its closing quote is in the text (JSON repair would otherwise have
+/// closed a string the teacher never finished).
+bool FinishedInCutReply(const std::string& text, const std::string& caption) {
+  return text.find(nlohmann::json(caption).dump()) != std::string::npos;
+}
+
+/// Regions whose caption was unusable are asked again together, up to
+/// max_reasks rounds; regions a reply did not finish before the token limit
+/// are asked again in groups of half the size, and fail as `truncated` when
+/// cut even when asked alone.
 StepAction RegionCaptionStep::Continue(SampleJob& job, std::vector<TeacherReply> replies) {
   auto st = std::static_pointer_cast<SampleState>(job.state);
-  if (!st || replies.size() != 1) {
+  const size_t expected = options_.mode == RegionCaptionMode::kDataflow ? 1 : st ? st->asked.size() : 0;
+  if (!st || replies.size() != expected) {
     return StepAction::Fail(Error::Make(ErrorKind::kInternal, "region_caption: lost sample state"));
   }
-  TeacherReply& reply = replies[0];
-  if (options_.mode == RegionCaptionMode::kDataflow) return DataflowDone(job, *st, reply);
+  if (options_.mode == RegionCaptionMode::kDataflow) return DataflowDone(job, *st, replies[0]);
 
-  if (!reply.ok()) {
-    const bool any_ok = std::any_of(st->slots.begin(), st->slots.end(),
-                                    [](const RegionSlot& s) { return s.status == "ok"; });
-    if (reply.error->fatal_for_run() || !any_ok) return StepAction::Fail(*reply.error);
-    for (int id : st->pending) {
-      st->slots[id - 1].reason = ErrorKindName(reply.error->kind);
-    }
-    return Finish(job, *st);
-  }
-  st->answers.push_back(reply.text);
-  auto parsed = ParseRegionReply(reply.text, st->pending);
   std::vector<int> bad;
-  for (int id : st->pending) {
-    RegionSlot& s = st->slots[id - 1];
-    if (!parsed) {
-      s.reason = "unparseable";
-      bad.push_back(id);
+  std::vector<std::vector<int>> cut_groups;
+  std::optional<Error> failure;
+  for (size_t r = 0; r < replies.size(); ++r) {
+    const TeacherReply& reply = replies[r];
+    const std::vector<int>& ids = st->asked[r];
+    if (!reply.ok()) {
+      for (int id : ids) st->slots[id - 1].reason = ErrorKindName(reply.error->kind);
+      if (!failure || reply.error->fatal_for_run()) failure = *reply.error;
       continue;
     }
-    auto it = parsed->captions.find(id);
-    if (it == parsed->captions.end()) {
-      s.reason = "missing";
-    } else if (std::string(Trim(it->second)).empty()) {
-      s.reason = "empty";
-    } else if (DescribesMark(it->second, id)) {
-      s.reason = "describes_mark";
-      s.rejected_caption = std::string(Trim(it->second));
-    } else {
-      s.caption = std::string(Trim(it->second));
-      s.status = "ok";
-      s.reason.clear();
-      continue;
-    }
-    bad.push_back(id);
-  }
-  if (parsed) {
-    for (int id : parsed->extra_ids) {
-      if (std::find(st->extra_ids.begin(), st->extra_ids.end(), id) == st->extra_ids.end()) {
-        st->extra_ids.push_back(id);
+    const bool cut = reply.finish == FinishReason::kLength;
+    st->answers.push_back(reply.text);
+    auto parsed = ParseRegionReply(reply.text, ids);
+    std::vector<int> unfinished;
+    for (int id : ids) {
+      RegionSlot& s = st->slots[id - 1];
+      auto it = parsed ? parsed->captions.find(id) : std::map<int, std::string>::const_iterator();
+      const bool found = parsed && it != parsed->captions.end();
+      if (cut && (!found || !FinishedInCutReply(reply.text, it->second))) {
+        s.reason = "truncated";
+        unfinished.push_back(id);
+      } else if (!parsed) {
+        s.reason = "unparseable";
+        bad.push_back(id);
+      } else if (!found) {
+        s.reason = "missing";
+        bad.push_back(id);
+      } else if (std::string(Trim(it->second)).empty()) {
+        s.reason = "empty";
+        bad.push_back(id);
+      } else if (DescribesMark(it->second, id)) {
+        s.reason = "describes_mark";
+        s.rejected_caption = std::string(Trim(it->second));
+        bad.push_back(id);
+      } else {
+        s.caption = std::string(Trim(it->second));
+        s.status = "ok";
+        s.reason.clear();
       }
     }
+    if (parsed) {
+      for (int id : parsed->extra_ids) {
+        if (std::find(st->extra_ids.begin(), st->extra_ids.end(), id) == st->extra_ids.end()) {
+          st->extra_ids.push_back(id);
+        }
+      }
+    }
+    if (unfinished.empty() || ids.size() == 1) continue;
+    const size_t half = std::max<size_t>(1, ids.size() / 2);
+    job.warnings.push_back(fmt::format(
+        "region reply cut at the token limit after {} of {} regions; {} asked again in groups of {}",
+        ids.size() - unfinished.size(), ids.size(), unfinished.size(), half));
+    for (size_t i = 0; i < unfinished.size(); i += half) {
+      cut_groups.emplace_back(unfinished.begin() + i,
+                              unfinished.begin() + std::min(unfinished.size(), i + half));
+    }
+  }
+  if (failure) {
+    const bool any_ok = std::any_of(st->slots.begin(), st->slots.end(),
+                                    [](const RegionSlot& s) { return s.status == "ok"; });
+    if (failure->fatal_for_run() || !any_ok) return StepAction::Fail(*failure);
+    return Finish(job, *st);
   }
   if (!bad.empty() && st->reasks < options_.max_reasks) {
     ++st->reasks;
-    st->pending = bad;
-    return Ask(job, *st);
+    cut_groups.push_back(std::move(bad));
   }
+  if (!cut_groups.empty()) return Ask(job, *st, std::move(cut_groups));
   return Finish(job, *st);
 }
 
@@ -405,8 +446,10 @@ StepAction RegionCaptionStep::Finish(SampleJob& job, SampleState& st) const {
     for (const RejectedBox& r : st.rejected) out["invalid_boxes"].push_back(nlohmann::ordered_json(r.ToJson()));
   }
   if (ok == 0) {
-    return StepAction::Fail(
-        Error::Make(ErrorKind::kParse, "no region got a usable caption:" + reasons));
+    const bool all_cut = std::all_of(st.slots.begin(), st.slots.end(),
+                                     [](const RegionSlot& s) { return s.reason == "truncated"; });
+    return StepAction::Fail(Error::Make(all_cut ? ErrorKind::kTruncated : ErrorKind::kParse,
+                                        "no region got a usable caption:" + reasons));
   }
   if (ok < static_cast<int>(st.slots.size())) {
     job.warnings.push_back(fmt::format("{} of {} regions failed:{}", st.slots.size() - ok,
@@ -418,6 +461,14 @@ StepAction RegionCaptionStep::Finish(SampleJob& job, SampleState& st) const {
 StepAction RegionCaptionStep::DataflowDone(SampleJob& job, SampleState& st,
                                            const TeacherReply& reply) const {
   if (!reply.ok()) return StepAction::Fail(*reply.error);
+  // DataFlow keeps a cut answer; here it would be a caption of some regions
+  // only, recorded as a success. It fails instead, and retry_failed redoes it.
+  if (reply.finish == FinishReason::kLength) {
+    return StepAction::Fail(Error::Make(
+        ErrorKind::kTruncated,
+        fmt::format("answer cut at the token limit ({} max_tokens, as DataFlow asks) after {} bytes",
+                    kDataflowMaxTokens, reply.text.size())));
+  }
   std::vector<Box> boxes;
   for (const RegionSlot& s : st.slots) boxes.push_back(s.region.box);
   nlohmann::ordered_json out;

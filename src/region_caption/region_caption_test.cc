@@ -19,6 +19,7 @@
 #include "sim/synth.h"
 #include "teacher/openai_backend.h"
 #include "util/rng.h"
+#include "region_caption/region_caption_test_util.h"
 #include "util/test_util.h"
 
 namespace groundcap {
@@ -27,76 +28,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using nlohmann::ordered_json;
+using testing_util::RegionCaptionTest;
+using testing_util::Reply;
 
 const std::string kFixtureDir = std::string(GROUNDCAP_SHARED_DIR) + "/fixtures/dataflow_regioncap";
-
-/// A teacher that is never called: the step only reads its identity.
-class IdleTeacher : public Teacher {
- public:
-  void Submit(TeacherRequest, Callback done) override {
-    TeacherReply r;
-    r.error = Error::Make(ErrorKind::kCancelled, "idle");
-    done(std::move(r));
-  }
-  void Stop() override {}
-  TeacherStats Stats() const override { return {}; }
-  std::string ModelName() const override { return "test-model"; }
-  std::string Fingerprint() const override { return "test/test-model"; }
-  bool SupportsSchema() const override { return true; }
-};
-
-TeacherReply Reply(std::string text) {
-  TeacherReply r;
-  r.text = std::move(text);
-  r.finish = FinishReason::kStop;
-  return r;
-}
-
-class RegionCaptionTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("groundcap_region_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    options_.results_dir = (dir_ / "results").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  /// A 200x100 grey image with a red block, written as PNG.
-  std::string WriteSceneImage() {
-    RgbImage img;
-    img.width = 200;
-    img.height = 100;
-    img.pixels.assign(200 * 100 * 3, 128);
-    for (int y = 20; y < 60; ++y) {
-      for (int x = 100; x < 150; ++x) {
-        uint8_t* p = img.at(x, y);
-        p[0] = 220;
-        p[1] = 30;
-        p[2] = 30;
-      }
-    }
-    auto bytes = EncodeImage(img, "png");
-    EXPECT_TRUE(bytes.has_value());
-    const std::string path = (dir_ / "scene.png").string();
-    std::ofstream(path, std::ios::binary) << *bytes;
-    return path;
-  }
-
-  SampleJob Job(ordered_json record, std::string id = "s1") {
-    SampleJob job;
-    job.sample_id = std::move(id);
-    job.line = 1;
-    job.record = std::move(record);
-    return job;
-  }
-
-  fs::path dir_;
-  RegionCaptionOptions options_;
-  IdleTeacher teacher_;
-};
 
 // ---- DataFlow parity ----
 
@@ -314,111 +249,6 @@ TEST_F(RegionCaptionTest, DataflowModeMatchesOpenCvReferenceOnGeneratedImages) {
 }
 
 // ---- structured mode, driven through the StepLogic ----
-
-TEST_F(RegionCaptionTest, ReplySchemaMeetsOpenAiStrictRules) {
-  EXPECT_EQ(StrictSchemaViolations(RegionReplySchema()), std::vector<std::string>{});
-}
-
-TEST_F(RegionCaptionTest, StructuredPromptNamesRegionsAsDrawn) {
-  options_.image_root = dir_.string();
-  WriteSceneImage();
-  auto step = MakeRegionCaptionLogic(options_, teacher_);
-  SampleJob job = Job(ordered_json::parse(
-      R"({"image": "scene.png", "bbox": [[10, 10, 40, 30], [100, 20, 50, 60], [0, 0, 0, 5], [1, 2]]})"));
-  StepAction a = step->Begin(job);
-  ASSERT_FALSE(a.error.has_value()) << a.error->message;
-  ASSERT_EQ(a.requests.size(), 1u);
-  const TeacherRequest& req = a.requests[0];
-  EXPECT_NE(req.prompt.find("Region " + RegionLabel(MarkStyle::kNumbered, 1) + ": box 50,100,250,400\n"),
-            std::string::npos)
-      << req.prompt;
-  EXPECT_NE(req.prompt.find("Region [2]: box 500,200,750,800\n"), std::string::npos);
-  EXPECT_EQ(req.prompt.find("Region [3]"), std::string::npos);
-  EXPECT_EQ(req.response_schema, RegionReplySchema());
-  EXPECT_FALSE(req.temperature.has_value());
-  ASSERT_EQ(req.images.size(), 1u);
-  // The two invalid boxes are reported, per box.
-  ASSERT_EQ(job.warnings.size(), 2u);
-  EXPECT_EQ(job.warnings[0], "box #2 skipped: empty");
-  EXPECT_EQ(job.warnings[1], "box #3 skipped: wrong_arity");
-  EXPECT_TRUE(fs::exists(options_.results_dir + "/region_caption_marks/s1.jpg"));
-}
-
-TEST_F(RegionCaptionTest, StructuredReasksOnlyBadRegionsThenRecordsFailures) {
-  options_.image_root = dir_.string();
-  options_.max_reasks = 2;
-  WriteSceneImage();
-  auto step = MakeRegionCaptionLogic(options_, teacher_);
-  SampleJob job = Job(ordered_json::parse(
-      R"({"image": "scene.png", "bbox": [[10, 10, 40, 30], [100, 20, 50, 60], [150, 60, 40, 30]]})"));
-  StepAction a = step->Begin(job);
-  ASSERT_EQ(a.requests.size(), 1u);
-
-  // Round 1: region 1 fine, region 2 describes the mark, region 3 missing.
-  a = step->Continue(job, {Reply(R"({"regions": [
-      {"region_id": 1, "caption": "A grey wall."},
-      {"region_id": 2, "caption": "The green box around the area."}]})")});
-  ASSERT_EQ(a.requests.size(), 1u);
-  std::string p = a.requests[0].prompt;
-  EXPECT_EQ(p.find("Region [1]"), std::string::npos) << p;
-  EXPECT_NE(p.find("Region [2]: box"), std::string::npos);
-  EXPECT_NE(p.find("Region [3]: box"), std::string::npos);
-  EXPECT_NE(p.find("Describe only the regions listed below"), std::string::npos);
-
-  // Round 2 (fenced, id as "[3]"): region 3 fixed, region 2 empty, extra id 9.
-  a = step->Continue(job, {Reply("```json\n{\"regions\": [{\"region_id\": \"[3]\", \"caption\": "
-                                 "\"A red block.\"}, {\"region_id\": 2, \"caption\": \" \"}, "
-                                 "{\"region_id\": 9, \"caption\": \"?\"}]}\n```")});
-  ASSERT_EQ(a.requests.size(), 1u);
-  p = a.requests[0].prompt;
-  EXPECT_NE(p.find("Region [2]: box"), std::string::npos);
-  EXPECT_EQ(p.find("Region [3]"), std::string::npos);
-  EXPECT_NE(p.find("Describe region [2] again"), std::string::npos) << p;
-
-  // Round 3: still missing; re-asks exhausted.
-  a = step->Continue(job, {Reply(R"({"regions": []})")});
-  ASSERT_TRUE(a.output.has_value());
-  json out = json::parse(a.output->dump());
-  ASSERT_EQ(out["regions"].size(), 3u);
-  EXPECT_EQ(out["regions"][0]["caption"], "A grey wall.");
-  EXPECT_EQ(out["regions"][0]["status"], "ok");
-  EXPECT_EQ(out["regions"][0]["bbox"], json::parse("[10, 10, 50, 40]"));
-  EXPECT_EQ(out["regions"][0]["attempts"], 1);
-  EXPECT_EQ(out["regions"][1]["status"], "failed");
-  EXPECT_EQ(out["regions"][1]["reason"], "missing");
-  EXPECT_EQ(out["regions"][1]["rejected_caption"], "The green box around the area.");
-  EXPECT_EQ(out["regions"][1]["attempts"], 3);
-  EXPECT_EQ(out["regions"][2]["caption"], "A red block.");
-  EXPECT_EQ(out["regions"][2]["attempts"], 2);
-  EXPECT_EQ(out["answers"].size(), 3u);
-  EXPECT_EQ(out["extra_region_ids"], json::parse("[9]"));
-  EXPECT_EQ(out["box_source"], "input");
-  EXPECT_EQ(out["width"], 200);
-  ASSERT_FALSE(job.warnings.empty());
-  EXPECT_NE(job.warnings.back().find("1 of 3 regions failed"), std::string::npos);
-}
-
-TEST_F(RegionCaptionTest, StructuredFailsWhenNoRegionSucceedsOrTeacherFails) {
-  options_.image_root = dir_.string();
-  options_.max_reasks = 0;
-  WriteSceneImage();
-  auto step = MakeRegionCaptionLogic(options_, teacher_);
-  SampleJob job = Job(ordered_json::parse(R"({"image": "scene.png", "bbox": [[10, 10, 40, 30]]})"));
-  ASSERT_EQ(step->Begin(job).requests.size(), 1u);
-  StepAction a = step->Continue(job, {Reply("I cannot see anything.")});
-  ASSERT_TRUE(a.error.has_value());
-  EXPECT_EQ(a.error->kind, ErrorKind::kParse);
-  EXPECT_NE(a.error->message.find("[1] unparseable"), std::string::npos) << a.error->message;
-
-  SampleJob job2 = Job(ordered_json::parse(R"({"image": "scene.png", "bbox": [[10, 10, 40, 30]]})"),
-                       "s2");
-  ASSERT_EQ(step->Begin(job2).requests.size(), 1u);
-  TeacherReply failed;
-  failed.error = Error::Make(ErrorKind::kTimeout, "timed out");
-  a = step->Continue(job2, {failed});
-  ASSERT_TRUE(a.error.has_value());
-  EXPECT_EQ(a.error->kind, ErrorKind::kTimeout);
-}
 
 TEST_F(RegionCaptionTest, BadImageAndNoBoxesAreSampleErrors) {
   options_.image_root = dir_.string();
