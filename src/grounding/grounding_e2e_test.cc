@@ -350,6 +350,36 @@ TEST_P(GroundingE2eTest, RepliesCutAtTheTokenLimitAreReaskedOrFailNeverOk) {
   expect_golden_boxes();
 }
 
+TEST_P(GroundingE2eTest, KeyEchoedByTheServerNeverReachesDiskOrLog) {
+  ScriptedTeacher teacher(GetParam().reply_format);
+  // A gateway that quotes the request's key in its error text, for every
+  // grounding request (first a retryable 503, then a 400).
+  std::atomic<int> calls{0};
+  SimServer server([&](const SimRequest& req) {
+    if (req.prompt.find("\nCaption: ") != std::string::npos) return teacher(req);
+    SimReply r;
+    r.status = calls++ % 2 == 0 ? 503 : 400;
+    r.raw_body = "{\"error\": {\"message\": \"upstream refused key " + req.api_key +
+                 " (Bearer " + req.api_key + ")\"}}";
+    return r;
+  });
+  server.Start();
+  std::string spec = WriteSpec(server);
+  const fs::path results = dir_ / "results";
+  EXPECT_EQ(Run(spec, {"image_grounding.vlm.retry.initial_backoff_s=0.01"}), kExitSomeFailed);
+  ASSERT_GT(calls.load(), 0);
+  std::vector<Json> step1 = ReadJsonl(results / "step_1_grounding/annotations.jsonl");
+  ASSERT_FALSE(step1.empty());
+  EXPECT_EQ(step1[0]["status"], "failed");
+  EXPECT_NE(step1[0]["error"]["message"].get<std::string>().find("refused key <redacted>"),
+            std::string::npos) << step1[0].dump();
+  EXPECT_EQ(stderr_.find(kSecret), std::string::npos) << stderr_;
+  for (const auto& entry : fs::recursive_directory_iterator(results)) {
+    if (!entry.is_regular_file()) continue;
+    EXPECT_EQ(ReadFile(entry.path()).find(kSecret), std::string::npos) << entry.path();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Formats, GroundingE2eTest,
     ::testing::Values(Case{"GeminiBackendGemini", "gemini", "gemini-2.5-flash", "auto", "gemini", 8},
