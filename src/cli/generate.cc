@@ -37,6 +37,8 @@ nlohmann::json Summary(const std::vector<StepStats>& steps, const TeacherStats& 
     j["succeeded"] = last.succeeded;
     j["failed"] = last.failed;
     j["failed_by_reason"] = last.failed_by_kind;
+    j["flagged"] = last.flagged;
+    j["flags_by_name"] = last.flags_by_name;
     j["unrecorded"] = last.unrecorded;
   }
   int64_t rejected = 0;
@@ -61,11 +63,12 @@ void PrintSummary(const nlohmann::json& j, bool stopped, const std::string& stop
     for (const auto& [k, v] : j["failed_by_reason"].items()) reasons += fmt::format(" {}={}", k, v.get<int64_t>());
   std::fprintf(stderr,
                "\n== groundcap summary ==\n"
-               "read %lld, resumed %lld, succeeded %lld, failed %lld%s%s, rejected lines %lld\n"
+               "read %lld, resumed %lld, succeeded %lld, flagged %lld, failed %lld%s%s, rejected lines %lld\n"
                "teacher requests %lld, retries %lld, tokens in %lld / out %lld\n"
                "elapsed %.1f s, %.2f samples/s%s\n",
                static_cast<long long>(j.value("read", 0)), static_cast<long long>(j.value("resumed", 0)),
-               static_cast<long long>(j.value("succeeded", 0)), static_cast<long long>(j.value("failed", 0)),
+               static_cast<long long>(j.value("succeeded", 0)), static_cast<long long>(j.value("flagged", 0)),
+               static_cast<long long>(j.value("failed", 0)),
                reasons.empty() ? "" : " (", reasons.empty() ? "" : (reasons.substr(1) + ")").c_str(),
                static_cast<long long>(j.value("rejected_lines", 0)),
                static_cast<long long>(j["teacher"].value("requests", 0)),
@@ -132,7 +135,10 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
                summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   PrintSummary(summary, stopped, stop_reason);
   if (stopped) return kExitStopped;
-  return summary.value("failed", 0) > 0 ? kExitSomeFailed : kExitOk;
+  const bool flagged_fails = spec.Bool(spec.pipeline() + ".quality.flagged_exit_nonzero");
+  const bool some_failed =
+      summary.value("failed", 0) > 0 || (flagged_fails && summary.value("flagged", 0) > 0);
+  return some_failed ? kExitSomeFailed : kExitOk;
 }
 
 int CmdDefaultSpecs(const std::string& type) {

@@ -57,6 +57,15 @@ struct StepAction {
   }
 };
 
+/// A doubt about an output record raised by a step's quality checks
+/// (StepLogic::Review). Written to the record's "flags" list.
+struct QualityFlag {
+  std::string name;       ///< e.g. "caption_rewritten" (docs/formats.md "Quality flags")
+  std::string detail;     ///< what was measured, for a reviewer
+  int item = -1;          ///< index of the expression or region it concerns; -1 = the sample
+  bool blocking = false;  ///< makes the sample `status: "flagged"` instead of ok
+};
+
 /// A pipeline step. One instance serves all samples of a run, from several
 /// CPU workers at once: implementations keep per-sample data in SampleJob.
 class StepLogic {
@@ -77,6 +86,13 @@ class StepLogic {
   virtual StepAction Begin(SampleJob& job) = 0;
   /// Next round: `replies` answer the previous Send, in the same order.
   virtual StepAction Continue(SampleJob& job, std::vector<TeacherReply> replies) = 0;
+  /// Quality checks of a successful output record, run when the step's
+  /// annotations.jsonl is written (not when the sample is done), so that new
+  /// thresholds re-judge every record without asking the teacher again.
+  virtual std::vector<QualityFlag> Review(const nlohmann::ordered_json& output) const {
+    (void)output;
+    return {};
+  }
 };
 
 }  // namespace groundcap

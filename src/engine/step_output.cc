@@ -11,7 +11,11 @@
 namespace groundcap {
 
 std::string Fingerprint(const std::string& config_fp, const nlohmann::ordered_json& record) {
-  std::string canonical = DumpJsonLine(nlohmann::json(record));
+  // An earlier step's flags are a judgement, re-made at every output; new
+  // thresholds must not make this step ask the teacher again.
+  nlohmann::json canonical_record(record);
+  canonical_record.erase("flags");
+  std::string canonical = DumpJsonLine(canonical_record);
   return Hex64(Fnv1a64(canonical, Fnv1a64(config_fp)));
 }
 
@@ -19,6 +23,48 @@ bool IsUpstreamFailure(const nlohmann::ordered_json& record) {
   auto it = record.find("status");
   return it != record.end() && it->is_string() && it->get<std::string>() == "failed";
 }
+
+bool IsUpstreamFlagged(const nlohmann::ordered_json& record) {
+  auto it = record.find("status");
+  return it != record.end() && it->is_string() && it->get<std::string>() == "flagged";
+}
+
+namespace {
+
+/// Judges an ok record with the step's quality checks: writes its "flags"
+/// (when any) and makes its status "flagged" when one of them blocks.
+void ApplyReview(const StepLogic& logic, nlohmann::ordered_json& record, StepStats& stats) {
+  record.erase("flags");
+  std::vector<QualityFlag> flags = logic.Review(record);
+  if (flags.empty()) return;
+  bool blocked = false;
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const QualityFlag& f : flags) {
+    nlohmann::ordered_json j;
+    j["flag"] = f.name;
+    if (f.item >= 0) j["item"] = f.item;
+    j["detail"] = f.detail;
+    j["blocking"] = f.blocking;
+    list.push_back(std::move(j));
+    blocked |= f.blocking;
+    ++stats.flags_by_name[f.name];
+  }
+  record["flags"] = std::move(list);
+  if (blocked) record["status"] = "flagged";
+}
+
+/// Counts the flags an earlier step left on a passed-through record.
+void CountUpstreamFlags(const nlohmann::ordered_json& record, StepStats& stats) {
+  auto flags = record.find("flags");
+  if (flags == record.end() || !flags->is_array()) return;
+  for (const auto& f : *flags) {
+    if (f.is_object() && f.contains("flag") && f["flag"].is_string()) {
+      ++stats.flags_by_name[f["flag"].get<std::string>()];
+    }
+  }
+}
+
+}  // namespace
 
 void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Journal& journal,
                      const std::string& config_fp, StepStats& stats) {
@@ -30,8 +76,9 @@ void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Jour
   SampleIdDeriver deriver(plan.logic->ImageKey());
   std::unique_ptr<AtomicFileWriter> out;
   if (!stats.stopped) out = std::make_unique<AtomicFileWriter>(path);
-  stats.succeeded = stats.failed = stats.failed_upstream = stats.unrecorded = 0;
+  stats.succeeded = stats.failed = stats.failed_upstream = stats.unrecorded = stats.flagged = 0;
   stats.failed_by_kind.clear();
+  stats.flags_by_name.clear();
   JsonlLine line;
   while (reader.Next(&line)) {
     if (line.too_long) continue;
@@ -39,7 +86,11 @@ void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Jour
     if (!rec || plan.logic->ValidateInput(*rec)) continue;
     std::string id = deriver.Derive(*rec);
     nlohmann::ordered_json record;
-    if (IsUpstreamFailure(*rec)) {
+    if (IsUpstreamFlagged(*rec)) {
+      record = std::move(*rec);
+      record["sample_id"] = id;
+      CountUpstreamFlags(record, stats);
+    } else if (IsUpstreamFailure(*rec)) {
       record = std::move(*rec);
       record["sample_id"] = id;
       ++stats.failed_upstream;
@@ -52,9 +103,13 @@ void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Jour
       Result<JournalEntry> entry = journal.Read(e->offset);
       if (!entry) throw SetupError(entry.error().message);
       record = std::move(entry->record);
+      if (record.value("status", "") == "ok") ApplyReview(*plan.logic, record, stats);
     }
-    if (record.value("status", "") == "ok") {
+    const std::string status = record.value("status", "");
+    if (status == "ok") {
       ++stats.succeeded;
+    } else if (status == "flagged") {
+      ++stats.flagged;
     } else {
       ++stats.failed;
       // Upstream records are user input: "kind" may be anything.

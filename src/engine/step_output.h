@@ -15,17 +15,22 @@
 namespace groundcap {
 
 /// A sample's checkpoint fingerprint: the step's config fingerprint and the
-/// record's canonical JSON. A journal entry counts only while it matches.
+/// record's canonical JSON without its quality "flags". A journal entry
+/// counts only while it matches.
 std::string Fingerprint(const std::string& config_fp, const nlohmann::ordered_json& record);
 
 /// True for a record an earlier step already failed (`"status": "failed"`):
 /// it is passed through to the output, never sent to the teacher.
 bool IsUpstreamFailure(const nlohmann::ordered_json& record);
 
+/// True for a record an earlier step flagged (`"status": "flagged"`): passed
+/// through like a failure, so no money is spent on doubtful data.
+bool IsUpstreamFlagged(const nlohmann::ordered_json& record);
+
 /// Re-streams plan.input_jsonl (so memory stays bounded) and writes
 /// StepDir/annotations.jsonl in input order, each record read from the
-/// journal by offset; recounts succeeded, failed (by kind), failed_upstream
-/// and unrecorded in `stats` and sets output_path once the file is written.
+/// journal by offset and judged by the step's Review; recounts succeeded,
+/// flagged (by flag), failed (by kind), failed_upstream and unrecorded in `stats` and sets output_path once the file is written.
 /// Writes no file when `stats` is already stopped, and stops it when a sample
 /// has no matching journal entry. Throws SetupError for an unreadable entry.
 void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Journal& journal,

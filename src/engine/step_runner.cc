@@ -32,6 +32,8 @@ std::vector<SpecField> WorkflowSpecFields() {
                "redo samples whose checkpoint is a failure (successes are kept)"));
   v.push_back(MakeField("workflow.sample_deadline_s", FieldType::kFloat, "0",
                         "fail a sample that takes longer than this many seconds (0 = no limit)", 0));
+  v.push_back(MakeField("quality.flagged_exit_nonzero", FieldType::kBool, "true",
+                        "exit status 1 when a sample is flagged, as when one failed"));
   v.push_back(MakeField("data.input_jsonl", FieldType::kString, "\"\"", "input JSONL, one record per line"));
   v.back().required = true;
   v.push_back(MakeField("data.image_root", FieldType::kString, "\"\"",
@@ -58,7 +60,8 @@ nlohmann::json StepStats::ToJson() const {
                       {"processed", processed}, {"succeeded", succeeded},
                       {"failed", failed},       {"failed_upstream", failed_upstream},
                       {"unrecorded", unrecorded}, {"duplicate_ids", duplicate_ids},
-                      {"failed_by_kind", failed_by_kind}, {"stopped", stopped},
+                      {"failed_by_kind", failed_by_kind}, {"flagged", flagged},
+                      {"flags_by_name", flags_by_name},   {"stopped", stopped},
                       {"elapsed_s", elapsed_s}};
   if (stopped) j["stop_reason"] = stop_reason;
   return j;
@@ -286,7 +289,7 @@ void Runner::HandleLine(const JsonlLine& line) {
   job.line = line.line;
   if (repaired) job.warnings.push_back("invalid UTF-8 in the input line was replaced by U+FFFD");
   job.record = std::move(*rec);
-  if (IsUpstreamFailure(job.record)) {
+  if (IsUpstreamFailure(job.record) || IsUpstreamFlagged(job.record)) {
     ++run_done_;
     return;  // passed through at the end, no teacher call
   }

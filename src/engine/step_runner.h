@@ -47,6 +47,8 @@ struct StepStats {
   int64_t succeeded = 0;         ///< ok in the final output
   int64_t failed = 0;            ///< failed in the final output (upstream included)
   int64_t failed_upstream = 0;   ///< input already failed: passed through
+  int64_t flagged = 0;           ///< status "flagged" in the final output (upstream included)
+  std::map<std::string, int64_t> flags_by_name;  ///< every flag raised, blocking or not
   int64_t unrecorded = 0;        ///< not finished (stopped run)
   int64_t duplicate_ids = 0;     ///< ids that needed an occurrence suffix
   std::map<std::string, int64_t> failed_by_kind;

@@ -64,6 +64,7 @@ std::vector<SpecField> GroundingSpecFields() {
                     "file replacing the step-0 prompt template (must contain {caption})"));
   f.push_back(MakeField("prompts.grounding_file", FieldType::kString, "\"\"",
                     "file replacing the step-1 prompt template (must contain {expressions})"));
+  for (SpecField& q : GroundingQualitySpecFields()) f.push_back(std::move(q));
   return f;
 }
 
@@ -91,6 +92,7 @@ GroundingConfig GroundingConfigFromSpec(const Spec& spec, const Teacher& teacher
   }
   c.expressions_per_request = static_cast<int>(spec.Int(p + "grounding.expressions_per_request"));
   c.max_instances = static_cast<int>(spec.Int(p + "grounding.max_instances"));
+  c.quality = GroundingQualityFromSpec(spec);
   c.hygiene.min_size = spec.Float(p + "grounding.min_box_size");
   c.hygiene.dedupe_iou = spec.Float(p + "grounding.dedupe_iou");
   std::string ef = spec.Str(p + "prompts.extraction_file");

@@ -102,6 +102,10 @@ class ExpressionExtractionStep : public StepLogic {
 
   std::string ImageKey() const override { return "image_path"; }
 
+  std::vector<QualityFlag> Review(const Json& output) const override {
+    return ReviewGrounding(output, c_.quality, /*boxes=*/false);
+  }
+
   StepAction Begin(SampleJob& job) override {
     const std::string path =
         ResolveImagePath(c_.image_root, job.record["image_path"].get<std::string>());
@@ -302,6 +306,10 @@ class PhraseGroundingStep : public StepLogic {
   }
 
   std::string ImageKey() const override { return "image_path"; }
+
+  std::vector<QualityFlag> Review(const Json& output) const override {
+    return ReviewGrounding(output, c_.quality, /*boxes=*/true);
+  }
 
   StepAction Begin(SampleJob& job) override {
     // Keep step 0's warnings: the engine replaces the record's list with ours.

@@ -13,6 +13,7 @@
 #include "boxes/box_format.h"
 #include "engine/pipeline.h"
 #include "engine/step.h"
+#include "grounding/grounding_quality.h"
 #include "image/image.h"
 #include "spec/spec.h"
 #include "teacher/teacher.h"
@@ -40,6 +41,7 @@ struct GroundingConfig {
   bool use_schema = false;         ///< send ExtractionSchema() (teacher.SupportsSchema())
   std::string teacher_fingerprint; ///< Teacher::Fingerprint()
   ImagePreparer prepare_image;     ///< null = PrepareForTeacher(path, options, limits)
+  GroundingQuality quality;        ///< image_grounding.quality.* (Review; not in fingerprints)
 };
 
 /// Step-0 and step-1 directory names (results_dir/step_<N>_<name>/), as TAO.

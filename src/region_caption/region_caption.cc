@@ -144,6 +144,12 @@ class RegionCaptionStep : public StepLogic {
 
   std::string ImageKey() const override { return options_.image_key; }
 
+  /// Structured mode only: dataflow records keep DataFlow's free-text answer.
+  std::vector<QualityFlag> Review(const nlohmann::ordered_json& output) const override {
+    if (options_.mode == RegionCaptionMode::kDataflow) return {};
+    return ReviewRegionCaptions(output, options_.blocking_flags);
+  }
+
   StepAction Begin(SampleJob& job) override;
   StepAction Continue(SampleJob& job, std::vector<TeacherReply> replies) override;
 

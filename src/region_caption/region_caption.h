@@ -13,6 +13,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "engine/step.h"
 #include "image/image.h"
 #include "region_caption/region_boxes.h"
+#include "region_caption/region_quality.h"
 #include "region_caption/region_reply.h"
 #include "spec/spec.h"
 #include "teacher/teacher.h"
@@ -58,6 +60,8 @@ struct RegionCaptionOptions {
   int marks_jpeg_quality = 90;
   PrepareOptions prepare;         ///< how the marked image (and crops) are sent
   ImageLimits limits;
+  /// Flags that make a record "flagged" (region_quality.h; not in fingerprints).
+  std::set<std::string> blocking_flags = DefaultBlockingRegionFlags();
 };
 
 /// Reads region_caption.* (throws SetupError on an invalid combination).

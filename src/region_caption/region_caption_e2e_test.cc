@@ -98,7 +98,7 @@ class StructuredTeacher {
       }
       auto it = captions.find(key);
       regions.push_back({{"region_id", std::stoi(m[1].str())},
-                         {"caption", it == captions.end() ? "something" : it->second}});
+                         {"caption", it == captions.end() ? "A grey shape at " + key : it->second}});
     }
     r.text = Json{{"regions", regions}}.dump();
     return r;
@@ -327,8 +327,8 @@ TEST_F(RegionCaptionE2eTest, ChainsFromGroundingAnnotations) {
   const std::string spec =
       WriteSpec(server, golden.string(), (dir_ / "images").string(),
                 "  data:\n    image_key: image_path\n  proposals: none\n");
-  // The failed grounding record stays failed; the record with no
-  // expressions has no box (proposals: none) and fails on its own.
+  // The failed grounding record stays failed, the flagged one (no
+  // expressions from a caption naming a wall) stays flagged: no request.
   EXPECT_EQ(Run(spec), kExitSomeFailed) << log_;
   EXPECT_EQ(server.requests(), 3);
 
@@ -359,8 +359,9 @@ TEST_F(RegionCaptionE2eTest, ChainsFromGroundingAnnotations) {
   EXPECT_EQ(out[2]["error"]["kind"], "image") << "upstream failure passed through";
   EXPECT_EQ(out[3]["status"], "ok");
   EXPECT_EQ(out[3]["regions"][0]["expression"], "a green circle");
-  EXPECT_EQ(out[4]["status"], "failed");
-  EXPECT_EQ(out[4]["error"]["kind"], "invalid_input") << out[4].dump();
+  EXPECT_EQ(out[4]["status"], "flagged") << out[4].dump();
+  EXPECT_EQ(out[4]["flags"][0]["flag"], "no_expressions");
+  EXPECT_FALSE(out[4].contains("regions"));
 }
 
 }  // namespace

@@ -61,6 +61,7 @@ std::vector<SpecField> RegionCaptionSpecFields() {
                     "Encoding of the marked images written to results_dir/region_caption_marks",
                     {"jpeg", "png"}));
   f.push_back(MakeField("marks.jpeg_quality", FT::kInt, "90", "JPEG quality of marked images", 1, 100));
+  for (SpecField& q : RegionQualitySpecFields()) f.push_back(std::move(q));
   return f;
 }
 
@@ -68,6 +69,7 @@ RegionCaptionOptions RegionCaptionOptionsFromSpec(const Spec& spec) {
   const std::string p = std::string(kRegionCaption) + ".";
   RegionCaptionOptions o;
   o.results_dir = spec.Str("results_dir");
+  o.blocking_flags = RegionBlockingFlagsFromSpec(spec);
   o.image_root = spec.Str(p + "data.image_root");
   o.image_key = spec.Str(p + "data.image_key");
   o.bbox_key = spec.Str(p + "data.bbox_key");
