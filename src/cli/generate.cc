@@ -113,7 +113,12 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   bool stopped = false;
   std::string stop_reason;
   for (const StepPlan& plan : plans) {
+    const TeacherStats before = teacher->Stats();
     StepStats s = RunStep(plan, teacher.get(), options);
+    const TeacherStats after = teacher->Stats();
+    s.requests = after.requests - before.requests;
+    s.tokens_in = after.usage.input_tokens - before.usage.input_tokens;
+    s.tokens_out = after.usage.output_tokens - before.usage.output_tokens;
     if (s.changed > 0) GC_INFO("{}: {} samples redone because their fingerprint changed", s.name, s.changed);
     stats.push_back(s);
     if (s.stopped) {

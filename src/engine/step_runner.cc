@@ -61,7 +61,9 @@ nlohmann::json StepStats::ToJson() const {
                       {"failed", failed},       {"failed_upstream", failed_upstream},
                       {"unrecorded", unrecorded}, {"duplicate_ids", duplicate_ids},
                       {"failed_by_kind", failed_by_kind}, {"flagged", flagged},
-                      {"flags_by_name", flags_by_name},   {"stopped", stopped},
+                      {"flags_by_name", flags_by_name},   {"requests", requests},
+                      {"tokens_in", tokens_in},           {"tokens_out", tokens_out},
+                      {"stopped", stopped},
                       {"elapsed_s", elapsed_s}};
   if (stopped) j["stop_reason"] = stop_reason;
   return j;

@@ -49,6 +49,8 @@ struct StepStats {
   int64_t failed_upstream = 0;   ///< input already failed: passed through
   int64_t flagged = 0;           ///< status "flagged" in the final output (upstream included)
   std::map<std::string, int64_t> flags_by_name;  ///< every flag raised, blocking or not
+  /// What this step cost (teacher counters before/after it; set by generate).
+  int64_t requests = 0, tokens_in = 0, tokens_out = 0;
   int64_t unrecorded = 0;        ///< not finished (stopped run)
   int64_t duplicate_ids = 0;     ///< ids that needed an occurrence suffix
   std::map<std::string, int64_t> failed_by_kind;

@@ -21,7 +21,7 @@ const std::vector<FlagInfo>& Flags() {
   static const std::vector<FlagInfo> flags = {
     {"caption_rewritten", true},  {"no_expressions", true},  {"span_not_found", true},
     {"duplicate_expression", false}, {"box_covers_image", false}, {"tiny_box", false},
-    {"identical_boxes", true},    {"count_exceeded", true},
+    {"identical_boxes", true},    {"count_exceeded", true},     {"box_rejected", false},
   };
   return flags;
 }
@@ -139,6 +139,10 @@ void ReviewBoxes(const Json& record, const GroundingQuality& q, Flagger& flag) {
         flag.Raise("tiny_box", fmt::format("a box covers {:.4f}% of the image", share * 100), ki);
       }
       placed.push_back({text, ToBox(i["bbox"])});
+      if (i.contains("verified") && i["verified"] == false) {
+        flag.Raise("box_rejected",
+                   fmt::format("verification: {}", i.value("verify_reason", std::string("no"))), ki);
+      }
     }
     const int stated = StatedCount(exprs[k].value("text", ""));
     if (stated > 0 && boxes > stated) {

@@ -46,7 +46,8 @@ GroundingQuality GroundingQualityFromSpec(const Spec& spec);
 
 /// Step 0's checks (caption_rewritten, no_expressions, span_not_found,
 /// duplicate_expression) and, when `boxes`, step 1's (box_covers_image,
-/// tiny_box, identical_boxes, count_exceeded), on an ok record.
+/// tiny_box, identical_boxes, count_exceeded, and box_rejected for an
+/// instance verification marked `verified: false`), on an ok record.
 std::vector<QualityFlag> ReviewGrounding(const nlohmann::ordered_json& record,
                                          const GroundingQuality& quality, bool boxes);
 

@@ -13,6 +13,7 @@
 
 #include "boxes/box_format.h"
 #include "grounding/grounding_prompts.h"
+#include "grounding/verify_step.h"
 #include "image/image_spec.h"
 #include "spec/spec.h"
 #include "util/log.h"
@@ -40,7 +41,8 @@ std::vector<SpecField> GroundingSpecFields() {
   std::vector<SpecField> f;
   f.push_back(MakeField("workflow.steps", FieldType::kStringList, "[\"0\", \"1\"]",
                     "steps to run: [\"0\",\"1\"], [\"0\"] (extraction only) or [\"1\"] "
-                    "(grounding of existing step-0 output)"));
+                    "(grounding of existing step-0 output); \"2\" = verification (also added by "
+                    "verify.enabled)"));
   f.push_back(MakeField("data.step0_annotations", FieldType::kString, "\"\"",
                     "step-0 records for steps [\"1\"] (default "
                     "results_dir/step_0_expression_extraction/annotations.jsonl)"));
@@ -65,6 +67,7 @@ std::vector<SpecField> GroundingSpecFields() {
   f.push_back(MakeField("prompts.grounding_file", FieldType::kString, "\"\"",
                     "file replacing the step-1 prompt template (must contain {expressions})"));
   for (SpecField& q : GroundingQualitySpecFields()) f.push_back(std::move(q));
+  for (SpecField& v : VerifySpecFields()) f.push_back(std::move(v));
   return f;
 }
 
@@ -109,17 +112,21 @@ GroundingConfig GroundingConfigFromSpec(const Spec& spec, const Teacher& teacher
 std::vector<StepPlan> MakeGroundingSteps(const Spec& spec, const Teacher& teacher) {
   const std::string p = std::string(kImageGrounding) + ".";
   std::vector<std::string> steps = spec.List(p + "workflow.steps");
-  bool run0 = false, run1 = false;
+  const VerifyConfig verify = VerifyConfigFromSpec(spec);
+  bool run0 = false, run1 = false, run2 = false;
   for (const std::string& s : steps) {
     if (s == "0") {
       run0 = true;
     } else if (s == "1") {
       run1 = true;
+    } else if (s == "2") {
+      run2 = true;
     } else {
-      throw SetupError(fmt::format("{}workflow.steps: unknown step '{}' (use \"0\" and/or \"1\")", p, s));
+      throw SetupError(fmt::format("{}workflow.steps: unknown step '{}' (use \"0\", \"1\", \"2\")", p, s));
     }
   }
-  if (!run0 && !run1) throw SetupError(p + "workflow.steps: no step selected");
+  if (!run0 && !run1 && !run2) throw SetupError(p + "workflow.steps: no step selected");
+  run2 = run2 || (verify.enabled && run1);
   GroundingConfig config = GroundingConfigFromSpec(spec, teacher);
   const std::string results_dir = spec.Str("results_dir");
   const std::string step0_out = (std::filesystem::path(results_dir) /
@@ -148,6 +155,20 @@ std::vector<StepPlan> MakeGroundingSteps(const Spec& spec, const Teacher& teache
             "or set {}data.step0_annotations",
             plan.input_jsonl, p, p));
       }
+    }
+    plans.push_back(std::move(plan));
+  }
+  if (run2) {
+    StepPlan plan;
+    plan.index = 2;
+    plan.logic = MakeVerificationStep(config, verify);
+    plan.input_jsonl = (std::filesystem::path(results_dir) /
+                        fmt::format("step_1_{}", kGroundingStepName) / "annotations.jsonl")
+                           .string();
+    if (!run1 && !std::filesystem::exists(plan.input_jsonl)) {
+      throw SetupError(fmt::format("step 2 needs step-1 records, but '{}' does not exist: run {}"
+                                   "workflow.steps=[\"0\",\"1\",\"2\"]",
+                                   plan.input_jsonl, p));
     }
     plans.push_back(std::move(plan));
   }

@@ -1,4 +1,5 @@
-// Region marks drawn on RGB pixels for region captioning (pure; no codecs).
+// Region marks drawn on RGB pixels for region captioning, and crops of
+// regions (pure; no codecs).
 #ifndef GROUNDCAP_DRAW_H_
 #define GROUNDCAP_DRAW_H_
 
@@ -24,6 +25,11 @@ enum class MarkStyle {
 /// How a region is named in drawn labels and prompts for a style:
 /// kNumbered -> "[3]", kDataflow -> "3". Prompts must use the same text.
 std::string RegionLabel(MarkStyle style, int number);
+
+/// The part of `image` around `box` (xyxy pixels), widened by `margin` times
+/// the box's width / height on each side and clipped to the image (at least
+/// 1x1). `rect`, when given, receives the crop's rectangle in `image` pixels.
+RgbImage CropAround(const RgbImage& image, const Box& box, double margin, Box* rect = nullptr);
 
 /// Returns a copy of `image` with boxes[i] drawn as region number i+1.
 /// Boxes are in `image` pixels (xyxy); parts outside the image are clipped.

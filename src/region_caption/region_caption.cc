@@ -66,23 +66,6 @@ struct SampleState {
   int reasks = 0;
 };
 
-RgbImage Crop(const RgbImage& image, const Box& box, double margin) {
-  const double mx = box.width() * margin;
-  const double my = box.height() * margin;
-  const int x1 = std::clamp(static_cast<int>(std::floor(box.x1 - mx)), 0, image.width - 1);
-  const int y1 = std::clamp(static_cast<int>(std::floor(box.y1 - my)), 0, image.height - 1);
-  const int x2 = std::clamp(static_cast<int>(std::ceil(box.x2 + mx)), x1 + 1, image.width);
-  const int y2 = std::clamp(static_cast<int>(std::ceil(box.y2 + my)), y1 + 1, image.height);
-  RgbImage out;
-  out.width = x2 - x1;
-  out.height = y2 - y1;
-  out.pixels.resize(static_cast<size_t>(out.width) * out.height * 3);
-  for (int y = 0; y < out.height; ++y) {
-    std::copy_n(image.at(x1, y1 + y), static_cast<size_t>(out.width) * 3, out.at(0, y));
-  }
-  return out;
-}
-
 ImagePart ToPart(const PreparedImage& p) { return ImagePart{p.mime, Base64Encode(p.bytes)}; }
 
 nlohmann::ordered_json RegionBoxList(const std::vector<RegionBox>& boxes) {
@@ -286,7 +269,7 @@ StepAction RegionCaptionStep::Begin(SampleJob& job) {
 
   if (options_.crop_context) {
     for (const RegionSlot& s : st->slots) {
-      auto crop = PrepareForTeacher(Crop(*image, s.region.box, options_.crop_margin),
+      auto crop = PrepareForTeacher(CropAround(*image, s.region.box, options_.crop_margin),
                                     options_.prepare);
       if (!crop) return StepAction::Fail(crop.error());
       st->crops.push_back(ToPart(*crop));
