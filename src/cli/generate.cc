@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "engine/run_lock.h"
 #include "engine/step_runner.h"
 #include "grounding/grounding_steps.h"
 #include "region_caption/region_caption.h"
@@ -97,6 +98,8 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   std::error_code ec;
   std::filesystem::create_directories(results_dir, ec);
   if (ec) throw SetupError(fmt::format("cannot create results_dir {}: {}", results_dir, ec.message()));
+  // Before anything in results_dir is touched: one writer per run directory.
+  const RunLock lock = RunLock::Acquire(results_dir);
   WriteOrThrow(results_dir + "/spec.yaml", spec.ResolvedYaml(true));
   std::filesystem::remove(results_dir + "/rejects.jsonl", ec);
 
