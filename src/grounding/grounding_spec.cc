@@ -13,7 +13,7 @@
 
 #include "boxes/box_format.h"
 #include "grounding/grounding_prompts.h"
-#include "grounding/verify_step.h"
+#include "grounding/grounding_verify.h"
 #include "image/image_spec.h"
 #include "spec/spec.h"
 #include "util/log.h"
@@ -161,7 +161,8 @@ std::vector<StepPlan> MakeGroundingSteps(const Spec& spec, const Teacher& teache
   if (run2) {
     StepPlan plan;
     plan.index = 2;
-    plan.logic = MakeVerificationStep(config, verify);
+    VerifyContext context{config.limits, teacher.SupportsSchema(), teacher.Fingerprint()};
+    plan.logic = MakeVerificationStep(MakeGroundingVerifySubject(config), verify, context);
     plan.input_jsonl = (std::filesystem::path(results_dir) /
                         fmt::format("step_1_{}", kGroundingStepName) / "annotations.jsonl")
                            .string();

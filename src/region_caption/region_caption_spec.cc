@@ -2,12 +2,16 @@
 // them and the one-step plan (declared in spec/spec.h and region_caption.h).
 #include "region_caption/region_caption.h"
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "image/image_spec.h"
+#include "region_caption/region_verify.h"
 #include "spec/spec.h"
 #include "util/error.h"
 
@@ -62,6 +66,7 @@ std::vector<SpecField> RegionCaptionSpecFields() {
                     {"jpeg", "png"}));
   f.push_back(MakeField("marks.jpeg_quality", FT::kInt, "90", "JPEG quality of marked images", 1, 100));
   for (SpecField& q : RegionQualitySpecFields()) f.push_back(std::move(q));
+  for (SpecField& v : VerifySpecFields()) f.push_back(std::move(v));
   return f;
 }
 
@@ -98,12 +103,28 @@ RegionCaptionOptions RegionCaptionOptionsFromSpec(const Spec& spec) {
 }
 
 std::vector<StepPlan> MakeRegionCaptionSteps(const Spec& spec, const Teacher& teacher) {
+  const RegionCaptionOptions options = RegionCaptionOptionsFromSpec(spec);
   StepPlan plan;
   plan.index = 0;
-  plan.logic = MakeRegionCaptionLogic(RegionCaptionOptionsFromSpec(spec), teacher);
+  plan.logic = MakeRegionCaptionLogic(options, teacher);
   plan.input_jsonl = spec.Str(std::string(kRegionCaption) + ".data.input_jsonl");
   std::vector<StepPlan> plans;
   plans.push_back(std::move(plan));
+  const VerifyConfig verify = VerifyConfigFromSpec(spec);
+  if (verify.enabled) {
+    if (options.mode == RegionCaptionMode::kDataflow) {
+      throw SetupError("region_caption.verify.enabled needs mode: structured (a dataflow answer has "
+                       "no caption per region to check)");
+    }
+    StepPlan check;
+    check.index = 1;
+    VerifyContext context{options.limits, teacher.SupportsSchema(), teacher.Fingerprint()};
+    check.logic = MakeVerificationStep(MakeRegionVerifySubject(options), verify, context);
+    check.input_jsonl = (std::filesystem::path(options.results_dir) /
+                         fmt::format("step_0_{}", plans[0].logic->Name()) / "annotations.jsonl")
+                            .string();
+    plans.push_back(std::move(check));
+  }
   return plans;
 }
 

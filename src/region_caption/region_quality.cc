@@ -14,7 +14,8 @@ namespace {
 
 const std::vector<FlagInfo>& Flags() {
   static const std::vector<FlagInfo> flags = {
-      {"boilerplate_caption", true}, {"repeated_caption", false}, {"same_caption_for_all", true}};
+      {"boilerplate_caption", true}, {"repeated_caption", false}, {"same_caption_for_all", true},
+      {"caption_rejected", false}};
   return flags;
 }
 
@@ -76,6 +77,10 @@ std::vector<QualityFlag> ReviewRegionCaptions(const nlohmann::ordered_json& reco
       raise("boilerplate_caption", fmt::format("\"{}\" describes nothing", caption), static_cast<int>(i));
     }
     by_caption[Normalize(caption)].push_back(static_cast<int>(i));
+    if (r.contains("verified") && r["verified"] == false) {
+      raise("caption_rejected",
+            fmt::format("verification: {}", r.value("verify_reason", std::string("no"))), static_cast<int>(i));
+    }
   }
   for (const auto& [caption, items] : by_caption) {
     if (items.size() < 2) continue;

@@ -28,8 +28,9 @@ std::vector<SpecField> RegionQualitySpecFields();
 std::set<std::string> RegionBlockingFlagsFromSpec(const Spec& spec);
 
 /// boilerplate_caption (per region), repeated_caption (per region: the same
-/// caption as another region) and same_caption_for_all (three or more
-/// regions, one caption), on the ok regions of a structured-mode record.
+/// caption as another region), same_caption_for_all (three or more regions,
+/// one caption) and caption_rejected (verification said no), on the ok
+/// regions of a structured-mode record.
 std::vector<QualityFlag> ReviewRegionCaptions(const nlohmann::ordered_json& record,
                                               const std::set<std::string>& blocking);
 

@@ -1,6 +1,6 @@
-// Step 2 (verification) driven directly: the crops and prompt it sends, how
-// replies mark instances, re-asks of unanswered crops, and reply parsing.
-#include "grounding/verify_step.h"
+// Image grounding's step 2 (verification) driven directly: the crops and
+// prompt it sends, how replies mark instances, re-asks of unanswered crops.
+#include "grounding/grounding_verify.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "image/image.h"
-#include "teacher/openai_backend.h"
 #include "util/test_util.h"
 
 namespace groundcap {
@@ -24,7 +23,7 @@ TeacherReply Reply(std::string text) {
   return r;
 }
 
-class VerifyStepTest : public ::testing::Test {
+class GroundingVerifyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("groundcap_verify_" + std::to_string(::getpid()));
@@ -50,14 +49,18 @@ class VerifyStepTest : public ::testing::Test {
     return job;
   }
 
+  std::unique_ptr<StepLogic> Step(VerifyConfig v) const {
+    return MakeVerificationStep(MakeGroundingVerifySubject(config_), v, VerifyContext{});
+  }
+
   fs::path dir_;
   GroundingConfig config_;
 };
 
-TEST_F(VerifyStepTest, SendsBatchedCropsAndMarksEveryInstance) {
+TEST_F(GroundingVerifyTest, SendsBatchedCropsAndMarksEveryInstance) {
   VerifyConfig v;
   v.crops_per_request = 2;
-  auto step = MakeVerificationStep(config_, v);
+  auto step = Step(v);
   EXPECT_EQ(step->Name(), "verification");
   SampleJob job = Job();
   ASSERT_FALSE(step->ValidateInput(job.record));
@@ -105,11 +108,11 @@ TEST_F(VerifyStepTest, SendsBatchedCropsAndMarksEveryInstance) {
   EXPECT_FALSE(flags[0].blocking);
 }
 
-TEST_F(VerifyStepTest, UnansweredCropsAreAskedAgainThenCountAsNotVerified) {
+TEST_F(GroundingVerifyTest, UnansweredCropsAreAskedAgainThenCountAsNotVerified) {
   VerifyConfig v;
   v.crops_per_request = 4;
   v.max_reasks = 1;
-  auto step = MakeVerificationStep(config_, v);
+  auto step = Step(v);
   SampleJob job = Job();
   ASSERT_EQ(step->Begin(job).requests.size(), 1u);
   // Only crop 2 answered (the reply was cut after it).
@@ -129,8 +132,8 @@ TEST_F(VerifyStepTest, UnansweredCropsAreAskedAgainThenCountAsNotVerified) {
   EXPECT_EQ(e[2]["instances"][0]["verified"], false);
 }
 
-TEST_F(VerifyStepTest, NoBoxesNeedNoRequestAndAFailedTeacherFails) {
-  auto step = MakeVerificationStep(config_, VerifyConfig{});
+TEST_F(GroundingVerifyTest, NoBoxesNeedNoRequestAndAFailedTeacherFails) {
+  auto step = Step(VerifyConfig{});
   SampleJob empty;
   empty.sample_id = "s2";
   empty.record = Json::parse(R"({"image_path": "missing.jpg", "expressions": [{"text": "x", "instances": []}]})");
@@ -145,20 +148,6 @@ TEST_F(VerifyStepTest, NoBoxesNeedNoRequestAndAFailedTeacherFails) {
   StepAction b = step->Continue(job, {failed});
   ASSERT_TRUE(b.error);
   EXPECT_EQ(b.error->kind, ErrorKind::kTimeout);
-}
-
-TEST(VerifyReplyTest, ParsesShapesAndSchemaIsStrict) {
-  auto r = ParseVerifyReply("```json\n{\"answers\": [{\"crop\": \"Crop 3\", \"answer\": true}, "
-                            "{\"crop\": 1, \"answer\": \"NO\", \"reason\": \" background \"}, "
-                            "{\"crop\": 2, \"answer\": \"maybe\"}]}\n```");
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->size(), 2u);
-  EXPECT_TRUE(r->at(3).yes);
-  EXPECT_FALSE(r->at(1).yes);
-  EXPECT_EQ(r->at(1).reason, "background");
-  EXPECT_FALSE(ParseVerifyReply("{\"answers\": []}"));
-  EXPECT_FALSE(ParseVerifyReply("no idea"));
-  EXPECT_EQ(StrictSchemaViolations(VerifySchema()), std::vector<std::string>{});
 }
 
 }  // namespace

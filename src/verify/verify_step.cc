@@ -1,4 +1,4 @@
-#include "grounding/verify_step.h"
+#include "verify/verify_step.h"
 
 #include <algorithm>
 #include <cctype>
@@ -19,12 +19,10 @@ using Json = nlohmann::ordered_json;
 
 /// Bump when the prompt, the schema or the reading of replies changes.
 constexpr const char* kVerifyPromptVersion = "v1";
-constexpr const char* kStep2Marker = "step2_verification";
 
 /// One box to verify and what became of it.
 struct Target {
-  size_t expression = 0;
-  size_t instance = 0;
+  VerifyTarget target;
   ImagePart crop;
   VerifyItem item;
   std::optional<VerifyAnswer> answer;
@@ -58,7 +56,8 @@ std::optional<bool> YesNo(const nlohmann::json& v) {
 
 class VerificationStep : public StepLogic {
  public:
-  VerificationStep(GroundingConfig g, VerifyConfig v) : g_(std::move(g)), v_(v) {
+  VerificationStep(std::shared_ptr<const VerifySubject> subject, VerifyConfig v, VerifyContext c)
+      : subject_(std::move(subject)), v_(v), c_(std::move(c)) {
     v_.crops_per_request = std::max(1, v_.crops_per_request);
   }
 
@@ -67,7 +66,7 @@ class VerificationStep : public StepLogic {
   std::string ConfigFingerprint() const override {
     return fmt::format("{}|verify|per={}|margin={}|px={}:{}|reasks={}|teacher={}",
                        kVerifyPromptVersion, v_.crops_per_request, v_.margin, v_.min_crop_pixels,
-                       v_.max_crop_pixels, v_.max_reasks, g_.teacher_fingerprint);
+                       v_.max_crop_pixels, v_.max_reasks, c_.teacher_fingerprint);
   }
 
   std::optional<std::string> ValidateInput(const Json& record) const override {
@@ -76,46 +75,26 @@ class VerificationStep : public StepLogic {
     if (status != record.end() && status->is_string() && status->get<std::string>() == "failed") {
       return std::nullopt;  // passed through by the engine
     }
-    if (!record.contains("image_path") || !record["image_path"].is_string()) {
-      return "missing string field \"image_path\"";
-    }
-    if (!record.contains("expressions") || !record["expressions"].is_array()) {
-      return "missing field \"expressions\" (a step-1 record)";
-    }
-    for (const auto& e : record["expressions"]) {
-      if (!e.is_object() || !e.contains("instances") || !e["instances"].is_array()) {
-        return "every expression needs an \"instances\" list (a step-1 record)";
-      }
-    }
-    return std::nullopt;
+    return subject_->ValidateInput(record);
   }
 
-  std::string ImageKey() const override { return "image_path"; }
+  std::string ImageKey() const override { return subject_->ImageKey(); }
 
   std::vector<QualityFlag> Review(const Json& output) const override {
-    return ReviewGrounding(output, g_.quality, /*boxes=*/true);
+    return subject_->Review(output);
   }
 
   StepAction Begin(SampleJob& job) override {
     auto state = std::make_shared<VerifyState>();
     job.state = state;
-    const Json& exprs = job.record["expressions"];
-    for (size_t k = 0; k < exprs.size(); ++k) {
-      for (size_t i = 0; i < exprs[k]["instances"].size(); ++i) {
-        const Json& inst = exprs[k]["instances"][i];
-        if (inst.contains("bbox") && inst["bbox"].is_array() && inst["bbox"].size() == 4) {
-          state->targets.push_back({k, i, {}, {{}, exprs[k].value("text", "")}, std::nullopt});
-        }
-      }
+    for (VerifyTarget& t : subject_->Targets(job.record)) {
+      state->targets.push_back({std::move(t), {}, {}, std::nullopt});
     }
     if (state->targets.empty()) return StepAction::Done(Output(job, *state));
-    const std::string path =
-        ResolveImagePath(g_.image_root, job.record["image_path"].get<std::string>());
-    Result<RgbImage> image = LoadImage(path, g_.limits);
+    Result<RgbImage> image = LoadImage(subject_->ImagePath(job.record), c_.limits);
     if (!image) return StepAction::Fail(image.error());
     for (Target& t : state->targets) {
-      const Json& b = exprs[t.expression]["instances"][t.instance]["bbox"];
-      Box box{b[0].get<double>(), b[1].get<double>(), b[2].get<double>(), b[3].get<double>()};
+      const Box& box = t.target.box;
       Box rect;
       RgbImage crop = CropAround(*image, box, v_.margin, &rect);
       const auto grid = [](double v, double origin, double side) {
@@ -123,6 +102,7 @@ class VerificationStep : public StepLogic {
       };
       t.item.box1000 = {grid(box.x1, rect.x1, rect.width()), grid(box.y1, rect.y1, rect.height()),
                         grid(box.x2, rect.x1, rect.width()), grid(box.y2, rect.y1, rect.height())};
+      t.item.text = t.target.text;
       PrepareOptions p;
       p.resize = PrepareOptions::Resize::kPixelBudget;
       const int64_t pixels = static_cast<int64_t>(crop.width) * crop.height;
@@ -186,31 +166,32 @@ class VerificationStep : public StepLogic {
         items.push_back(state.targets[id].item);
       }
       req.prompt = VerifyPrompt(items);
-      if (g_.use_schema) req.response_schema = VerifySchema();
+      if (c_.use_schema) req.response_schema = VerifySchema();
       reqs.push_back(std::move(req));
       state.asked.push_back(std::move(ids));
     }
     return StepAction::Send(std::move(reqs));
   }
 
-  static Json Output(const SampleJob& job, const VerifyState& state) {
+  Json Output(const SampleJob& job, const VerifyState& state) const {
     Json out = job.record;
     for (const Target& t : state.targets) {
-      Json& inst = out["expressions"][t.expression]["instances"][t.instance];
+      Json& item = out[t.target.where];
       const bool yes = t.answer && t.answer->yes;
-      inst["verified"] = yes;
+      item["verified"] = yes;
       // No logprobs are read yet: the score is the verdict itself.
-      inst["verify_score"] = yes ? 1.0 : 0.0;
-      inst["verify_reason"] = t.answer ? t.answer->reason : "no answer";
+      item["verify_score"] = yes ? 1.0 : 0.0;
+      item["verify_reason"] = t.answer ? t.answer->reason : "no answer";
     }
     auto steps = out.find("pipeline_steps");
     if (steps == out.end() || !steps->is_array()) out["pipeline_steps"] = Json::array();
-    out["pipeline_steps"].push_back(kStep2Marker);
+    out["pipeline_steps"].push_back(subject_->Marker());
     return out;
   }
 
-  GroundingConfig g_;
+  std::shared_ptr<const VerifySubject> subject_;
   VerifyConfig v_;
+  VerifyContext c_;
 };
 
 }  // namespace
@@ -219,16 +200,17 @@ std::string VerifyPrompt(const std::vector<VerifyItem>& items) {
   std::string lines;
   for (size_t k = 0; k < items.size(); ++k) {
     const auto& b = items[k].box1000;
-    std::string text = items[k].expression;
+    std::string text = items[k].text;
     std::replace(text.begin(), text.end(), '\n', ' ');
     lines += fmt::format("Crop {}: box {},{},{},{} | {}\n", k + 1, b[0], b[1], b[2], b[3], text);
   }
   return fmt::format(
       "Each image is a crop of one photo (image 1 = crop 1, ...). In each crop a box is given as "
       "x1,y1,x2,y2 on a 0-1000 grid of that crop (0,0 = top-left).\n"
-      "For each crop, say whether the object inside the box is exactly the one described: the "
-      "right kind of object with the stated colour and attributes, and the box around it. Answer "
-      "no when the box holds something else, only background, or a small part of the object.\n"
+      "For each crop, say whether the text after its box describes the object inside the box: "
+      "the right kind of object with the stated colour and attributes, and the box around it. "
+      "Answer no when the box holds something else, only background, or a small part of the "
+      "object.\n"
       "{}"
       "Answer with JSON only: {{\"answers\": [{{\"crop\": <n>, \"answer\": \"yes\" or \"no\", "
       "\"reason\": \"<what is in the box, a few words>\"}}]}}, one entry per crop.",
@@ -278,7 +260,7 @@ std::vector<SpecField> VerifySpecFields() {
   VerifyConfig d;
   std::vector<SpecField> v;
   v.push_back(MakeField("verify.enabled", FieldType::kBool, "false",
-                        "step 2: ask the teacher about a crop of every box (extra requests)"));
+                        "a last step asks the teacher about a crop of every box (extra requests)"));
   v.push_back(MakeField("verify.crops_per_request", FieldType::kInt,
                         std::to_string(d.crops_per_request), "crops batched into one request", 1, 64));
   v.push_back(MakeField("verify.margin", FieldType::kFloat, fmt::format("{}", d.margin),
@@ -308,8 +290,9 @@ VerifyConfig VerifyConfigFromSpec(const Spec& spec) {
   return v;
 }
 
-std::unique_ptr<StepLogic> MakeVerificationStep(GroundingConfig grounding, VerifyConfig verify) {
-  return std::make_unique<VerificationStep>(std::move(grounding), verify);
+std::unique_ptr<StepLogic> MakeVerificationStep(std::shared_ptr<const VerifySubject> subject,
+                                                VerifyConfig config, VerifyContext context) {
+  return std::make_unique<VerificationStep>(std::move(subject), config, std::move(context));
 }
 
 }  // namespace groundcap
