@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,8 +49,10 @@ int64_t PeakRss() {
   return -1;
 }
 
-/// Writes a journal of `n` live entries (plus ~1% superseded ones) to `path`.
+/// Writes a journal of `n` live entries (plus ~1% superseded ones) to `path`;
+/// prints the shape of what it wrote.
 void WriteJournal(const std::string& path, int64_t n) {
+  size_t min_id = SIZE_MAX, max_id = 0, bytes = 0, lines = 0;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << "{\"format\":\"groundcap-journal\",\"version\":1}\n";
@@ -59,8 +62,9 @@ void WriteJournal(const std::string& path, int64_t n) {
     nlohmann::ordered_json rec;
     char path_buf[160];
     if (i % 5 == 4) {  // longer stems: open-images-like hashes with a crop suffix
-      std::snprintf(path_buf, sizeof path_buf, "openimages/v7/train/%016llx_crop_%s.jpg",
+      std::snprintf(path_buf, sizeof path_buf, "openimages/v7/train/%016llx_%016llx_crop_%s.jpg",
                     static_cast<unsigned long long>(groundcap::Fnv1a64(std::to_string(i))),
+                    static_cast<unsigned long long>(groundcap::Fnv1a64(std::to_string(-i))),
                     i % 2 ? "left_top" : "center");
     } else {
       std::snprintf(path_buf, sizeof path_buf, "datasets/coco/train2014/COCO_train2014_%012lld.jpg",
@@ -82,11 +86,19 @@ void WriteJournal(const std::string& path, int64_t n) {
       f.status = JournalStatus::kFailed;
       f.error = groundcap::Error::Make(groundcap::ErrorKind::kTimeout, "timed out after 60 s");
       f.record = {{"sample_id", id}, {"status", "failed"}};
-      out << groundcap::JournalLine(f);
+      const std::string line = groundcap::JournalLine(f);
+      out << line;
+      bytes += line.size(), ++lines;
     }
-    out << groundcap::JournalLine(e);
+    const std::string line = groundcap::JournalLine(e);
+    out << line;
+    bytes += line.size(), ++lines;
+    min_id = std::min(min_id, id.size()), max_id = std::max(max_id, id.size());
     ++written;
   }
+  std::printf("# %lld entries in %zu lines, %.0f bytes a line, ids of %zu-%zu characters\n",
+              static_cast<long long>(n), lines, static_cast<double>(bytes) / static_cast<double>(lines), min_id,
+              max_id);
 }
 
 /// The index the journal kept before (journal.h at f4a7a11), loaded the way
