@@ -2,10 +2,11 @@
 // results_dir/step_<N>_<name>/.ckpt/journal.jsonl (layout in docs/formats.md).
 //
 // One line per finished sample; the last entry for an id wins. The journal
-// keeps only an index in memory (hash of the id -> fingerprint, status, file
-// offset: 16 bytes a slot, 21-43 bytes per id with the table's free slots;
-// docs/performance.md), so memory grows with the number of ids, not with the records. A torn last line
-// (crash mid-write) is cut off on open. When superseded entries (failures
+// keeps only an index in memory (hash of the id -> status, file offset: 16
+// bytes a slot, 21-43 bytes per id with the table's free slots; the id and
+// fingerprint are read from the line; docs/performance.md), so memory grows
+// with the number of ids, not with the records. A torn last line (crash
+// mid-write) is cut off on open. When superseded entries (failures
 // retried, samples redone) outnumber the live ones on open, the file is
 // rewritten with the live entries only, atomically (a new file renamed over
 // the old), so repeated runs do not grow it without bound.
