@@ -64,6 +64,39 @@ std::string Fmt(double v) {
   return buf;
 }
 
+std::string Percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g%%", 100 * fraction);
+  return buf;
+}
+
+/// How far the raw x and y values leave [0, max_x] x [0, max_y], as the
+/// largest fraction of the axis range (0 when inside).
+double Overshoot(const double rx[2], const double ry[2], double max_x, double max_y) {
+  double over = 0;
+  for (int k = 0; k < 2; ++k) {
+    over = std::max({over, -rx[k] / max_x, (rx[k] - max_x) / max_x, -ry[k] / max_y, (ry[k] - max_y) / max_y});
+  }
+  return over;
+}
+
+/// Why a box is far out of range: which other coordinate system its values
+/// fit, if any (a 0-1000 reply to a pixel prompt, pixels to a grid prompt).
+std::string WrongSystemHint(BoxFormat f, const double rx[2], const double ry[2], Size input) {
+  auto fits = [&](double mx, double my) {
+    return rx[0] >= 0 && rx[1] >= 0 && ry[0] >= 0 && ry[1] >= 0 && rx[0] <= mx && rx[1] <= mx && ry[0] <= my &&
+           ry[1] <= my;
+  };
+  if (!UsesInputPixels(f) && fits(input.width, input.height)) {
+    return "the values fit pixels of the " + std::to_string(input.width) + "x" + std::to_string(input.height) +
+           " image sent; is the teacher answering in pixels?";
+  }
+  if (f != BoxFormat::kDeepseekVl2 && f != BoxFormat::kPaliGemma && f != BoxFormat::kFlorence2 && fits(1000, 1000)) {
+    return "the values fit a 0-1000 grid; is the teacher answering on 0-1000?";
+  }
+  return "runaway digits or another coordinate system";
+}
+
 std::string BoxName(size_t i, const Box& b) {
   return "box " + std::to_string(i) + (b.label.empty() ? "" : " ('" + b.label + "')");
 }
@@ -187,7 +220,8 @@ void ApplyHygiene(std::vector<Box>& boxes, Size image, const BoxHygiene& hygiene
       if (b.y1 > b.y2) std::swap(b.y1, b.y2);
     }
     if (w > 0 && h > 0 && (b.x1 < 0 || b.y1 < 0 || b.x2 > w || b.y2 > h)) {
-      note("clamped " + BoxName(i, b) + " to the image");
+      note("clamped " + BoxName(i, b) + " [" + Fmt(b.x1) + ", " + Fmt(b.y1) + ", " + Fmt(b.x2) + ", " + Fmt(b.y2) +
+           "] px to the " + std::to_string(image.width) + "x" + std::to_string(image.height) + " image");
       b.x1 = std::clamp(b.x1, 0.0, w), b.x2 = std::clamp(b.x2, 0.0, w);
       b.y1 = std::clamp(b.y1, 0.0, h), b.y2 = std::clamp(b.y2, 0.0, h);
     }
@@ -328,23 +362,37 @@ Result<ParsedBoxes> ParseBoxes(std::string_view reply, const ParseBoxesOptions& 
 
   double max_x = 0, max_y = 0;
   RawRange(format, input, &max_x, &max_y);
+  const double tolerance = std::max(0.0, options.hygiene.range_tolerance);
+  const std::string range = BoxFormatName(format) + std::string(" range [0, ") + Fmt(max_x) + "]x[0, " +
+                            Fmt(max_y) + "]";
   for (size_t i = 0; i < raw.size(); ++i) {
     const RawBox& r = raw[i];
+    const std::string name = "raw box " + std::to_string(i) + (r.label.empty() ? "" : " ('" + r.label + "')");
+    const std::string values = "[" + Fmt(r.v[0]) + ", " + Fmt(r.v[1]) + ", " + Fmt(r.v[2]) + ", " + Fmt(r.v[3]) + "]";
+    if (!std::isfinite(r.v[0]) || !std::isfinite(r.v[1]) || !std::isfinite(r.v[2]) || !std::isfinite(r.v[3])) {
+      diag.push_back("dropped " + name + ": non-finite coordinates " + values);
+      continue;
+    }
     double rx[2] = {YFirst(format) ? r.v[1] : r.v[0], YFirst(format) ? r.v[3] : r.v[2]};
     double ry[2] = {YFirst(format) ? r.v[0] : r.v[1], YFirst(format) ? r.v[2] : r.v[3]};
-    bool finite = std::isfinite(r.v[0]) && std::isfinite(r.v[1]) && std::isfinite(r.v[2]) && std::isfinite(r.v[3]);
-    bool far = !finite;
-    for (int k = 0; k < 2 && finite; ++k) {
-      far = far || rx[k] < -0.05 * max_x || rx[k] > 1.05 * max_x || ry[k] < -0.05 * max_y || ry[k] > 1.05 * max_y;
-    }
-    if (far) {
-      diag.push_back("dropped raw box " + std::to_string(i) + (r.label.empty() ? "" : " ('" + r.label + "')") +
-                     ": coordinates far outside the " + BoxFormatName(format) + " range");
+    const double over = Overshoot(rx, ry, max_x, max_y);
+    if (over > tolerance) {
+      diag.push_back("dropped " + name + ": " + values + " far outside the " + range + " (by " + Percent(over) +
+                     " of it, tolerance " + Percent(tolerance) + "): " + WrongSystemHint(format, rx, ry, input));
       continue;
     }
     Box b = MapQuad(r.v, format, options.image, input);
     b.label = r.label;
     b.score = r.score;
+    if (over > 0) {
+      const double w = options.image.width, h = options.image.height;
+      b.x1 = std::clamp(b.x1, 0.0, w), b.x2 = std::clamp(b.x2, 0.0, w);
+      b.y1 = std::clamp(b.y1, 0.0, h), b.y2 = std::clamp(b.y2, 0.0, h);
+      diag.push_back(name + " " + values + " is outside the " + range + " by " + Percent(over) +
+                     " of it (tolerance " + Percent(tolerance) + "): clamped to [" + Fmt(b.x1) + ", " + Fmt(b.y1) +
+                     ", " + Fmt(b.x2) + ", " + Fmt(b.y2) + "] px of the " + std::to_string(options.image.width) +
+                     "x" + std::to_string(options.image.height) + " image");
+    }
     result.boxes.push_back(std::move(b));
   }
   ApplyHygiene(result.boxes, options.image, options.hygiene, &diag);

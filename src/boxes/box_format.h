@@ -45,10 +45,19 @@ BoxFormat AutoBoxFormat(std::string_view model_name, std::string* why = nullptr)
 /// (so the caller must pass that size, and pre-resizing matters).
 bool UsesInputPixels(BoxFormat f);
 
+/// Default of BoxHygiene::range_tolerance (docs/formats.md "Out-of-range
+/// coordinates" gives the evidence).
+inline constexpr double kDefaultRangeTolerance = 0.5;
+
 /// Post-parse hygiene, each step recorded in diagnostics.
 struct BoxHygiene {
   double min_size = 1.0;   ///< drop boxes narrower or lower than this (pixels)
   double dedupe_iou = 0;   ///< >0: drop same-label boxes overlapping more than this
+  /// How far a raw coordinate may lie outside the format's range, as a
+  /// fraction of that range per axis, and still be clamped (a sloppy edge).
+  /// A box with any coordinate farther out is dropped: it is in another
+  /// coordinate system (pixels vs 0-1000) or has runaway digits.
+  double range_tolerance = kDefaultRangeTolerance;
 };
 
 struct ParseBoxesOptions {

@@ -59,6 +59,7 @@ TEST(BoxFormatGolden, EveryReplyMatchesItsExpectation) {
     if (exp.contains("input")) o.input = Size{exp["input"][0], exp["input"][1]};
     if (exp.contains("min_size")) o.hygiene.min_size = exp["min_size"];
     if (exp.contains("dedupe_iou")) o.hygiene.dedupe_iou = exp["dedupe_iou"];
+    if (exp.contains("range_tolerance")) o.hygiene.range_tolerance = exp["range_tolerance"];
     auto got = ParseBoxes(ReadAll(reply_path), o);
     ++cases;
     if (exp.contains("error")) {
@@ -250,6 +251,48 @@ TEST(BoxFormatParse, MissingInputSizeIsReported) {
   ASSERT_TRUE(got.has_value());
   ASSERT_EQ(got->boxes.size(), 1u);
   EXPECT_NE(got->diagnostics[0].find("input size not given"), std::string::npos);
+}
+
+TEST(BoxFormatParse, RangeToleranceClampsWithinAndDropsBeyondOnEverySide) {
+  // gemini: 0-1000 per axis, y first. Tolerance 0.5 allows [-500, 1500].
+  ParseBoxesOptions o;
+  o.format = BoxFormat::kGemini;
+  o.image = Size{200, 100};
+  auto parse = [&](const std::string& quad) {
+    auto got = ParseBoxes("[{\"box_2d\": " + quad + ", \"label\": \"a\"}]", o);
+    EXPECT_TRUE(got.has_value());
+    return got ? *got : ParsedBoxes{};
+  };
+  for (const char* inside : {"[0, -500, 500, 500]", "[0, 0, 1500, 500]", "[-500, 0, 500, 500]",
+                             "[0, 0, 500, 1500]"}) {
+    SCOPED_TRACE(inside);
+    ParsedBoxes got = parse(inside);
+    ASSERT_EQ(got.boxes.size(), 1u) << Joined(got.diagnostics);
+    const Box& b = got.boxes[0];
+    EXPECT_TRUE(b.x1 >= 0 && b.y1 >= 0 && b.x2 <= 200 && b.y2 <= 100);
+    ASSERT_EQ(got.diagnostics.size(), 1u) << Joined(got.diagnostics);
+    EXPECT_NE(got.diagnostics[0].find("raw box 0 ('a') " + std::string(inside)), std::string::npos)
+        << got.diagnostics[0];
+    EXPECT_NE(got.diagnostics[0].find("by 50% of it"), std::string::npos) << got.diagnostics[0];
+  }
+  for (const char* beyond : {"[0, -501, 500, 500]", "[0, 0, 1501, 500]", "[-501, 0, 500, 500]",
+                             "[0, 0, 500, 1501]"}) {
+    SCOPED_TRACE(beyond);
+    ParsedBoxes got = parse(beyond);
+    EXPECT_TRUE(got.boxes.empty());
+    ASSERT_EQ(got.diagnostics.size(), 1u) << Joined(got.diagnostics);
+    EXPECT_NE(got.diagnostics[0].find("far outside"), std::string::npos);
+  }
+  // Configurable: 0 drops any out-of-range value, 2 keeps three ranges' worth.
+  o.hygiene.range_tolerance = 0;
+  EXPECT_TRUE(parse("[0, 0, 1001, 500]").boxes.empty());
+  EXPECT_EQ(parse("[0, 0, 1000, 500]").boxes.size(), 1u);
+  o.hygiene.range_tolerance = 2;
+  EXPECT_EQ(parse("[0, 0, 2900, 500]").boxes.size(), 1u);
+  // A box that is entirely off the canvas clamps to a line: min_size drops it.
+  ParsedBoxes off = parse("[1100, 0, 1400, 500]");
+  EXPECT_TRUE(off.boxes.empty());
+  EXPECT_NE(Joined(off.diagnostics).find("min size"), std::string::npos) << Joined(off.diagnostics);
 }
 
 TEST(BoxFormatParse, BadImageSizeIsAnError) {

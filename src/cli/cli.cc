@@ -53,6 +53,9 @@ int RunCli(int argc, char** argv) {
   parse->add_option("--min-size", pr.min_size, "drop boxes smaller than this many pixels")->capture_default_str();
   parse->add_option("--dedupe-iou", pr.dedupe_iou, "drop same-label boxes overlapping more than this IoU (0 = off)")
       ->capture_default_str();
+  parse->add_option("--range-tolerance", pr.range_tolerance,
+                    "clamp coordinates up to this fraction of the format's range outside it; drop boxes beyond")
+      ->capture_default_str();
   parse->add_option("file", pr.file, "reply file, - for stdin")->capture_default_str();
 
   // serve-sim

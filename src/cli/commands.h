@@ -23,6 +23,7 @@ struct ParseReplyOptions {
   std::string file = "-";   ///< reply file, "-" = stdin
   double min_size = 1.0;
   double dedupe_iou = 0;
+  double range_tolerance = 0.5;  ///< as grounding.box_range_tolerance
 };
 /// groundcap parse-reply ...                    (parse_reply.cc)
 int CmdParseReply(const ParseReplyOptions& options);

@@ -45,6 +45,7 @@ int CmdParseReply(const ParseReplyOptions& options) {
   }
   po.hygiene.min_size = options.min_size;
   po.hygiene.dedupe_iou = options.dedupe_iou;
+  po.hygiene.range_tolerance = options.range_tolerance;
 
   std::vector<std::string> notes;
   if (options.format.empty() || options.format == "auto") {

@@ -14,6 +14,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/sample_id.h"
 #include "util/jsonl.h"
 #include "util/log.h"
 
@@ -68,6 +69,32 @@ std::optional<JournalEntry> ParseEntry(const std::string& line) {
   return e;
 }
 
+uint64_t DefaultIdHash(std::string_view id) { return Fnv1a64(id); }
+
+/// Spreads a hash over the table's low bits (splitmix64's finaliser).
+uint64_t Mix(uint64_t h) {
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+/// How JournalLine starts an entry: {"id":<id as JSON>,"fp":<fp as JSON>,
+std::string LinePrefix(std::string_view id, std::string_view fp) {
+  return "{\"id\":" + DumpJsonLine(nlohmann::ordered_json(std::string(id))) + ",\"fp\":" +
+         DumpJsonLine(nlohmann::ordered_json(std::string(fp))) + ",";
+}
+
+/// The start of LinePrefix, up to the fingerprint's opening quote.
+std::string IdPrefix(std::string_view id) {
+  return "{\"id\":" + DumpJsonLine(nlohmann::ordered_json(std::string(id))) + ",\"fp\":\"";
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
 }  // namespace
 
 std::string JournalLine(const JournalEntry& entry) {
@@ -80,8 +107,8 @@ std::string JournalLine(const JournalEntry& entry) {
   return DumpJsonLine(j) + "\n";
 }
 
-Journal::Journal(const std::string& path, double sync_interval_s)
-    : path_(path), sync_interval_s_(sync_interval_s) {
+Journal::Journal(const std::string& path, double sync_interval_s, JournalIdHash id_hash)
+    : path_(path), sync_interval_s_(sync_interval_s), id_hash_(id_hash ? id_hash : DefaultIdHash) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -127,7 +154,7 @@ void Journal::Load() {
     bad_lines_ += bad_pending;
     bad_pending = 0;
     ++loaded_lines_;
-    index_[e->id] = JournalIndexEntry{e->fingerprint, e->status, line_start};
+    Upsert(e->id, e->status, line_start, !StartsWith(line, LinePrefix(e->id, e->fingerprint)));
     good_end = pos;
   };
   while (true) {
@@ -165,18 +192,99 @@ void Journal::Load() {
   }
 }
 
-const JournalIndexEntry* Journal::Find(const std::string& id) const {
-  auto it = index_.find(id);
-  return it == index_.end() ? nullptr : &it->second;
+std::optional<JournalIndexEntry> Journal::Find(std::string_view id) const {
+  JournalIndexEntry e;
+  const int64_t i = Lookup(id, id_hash_(id), &e.fingerprint);
+  if (i < 0) return std::nullopt;
+  const Slot& slot = slots_[static_cast<size_t>(i)];
+  e.offset = OffsetOf(slot);
+  e.status = (slot.packed & kFailed) ? JournalStatus::kFailed : JournalStatus::kOk;
+  return e;
+}
+
+int64_t Journal::Lookup(std::string_view id, uint64_t hash, std::string* fingerprint) const {
+  if (slots_.empty()) return -1;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = Mix(hash) & mask;; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.packed == 0) return -1;
+    if (s.id_hash == hash && SlotHasId(s, id, fingerprint)) return static_cast<int64_t>(i);
+  }
+}
+
+bool Journal::SlotHasId(const Slot& slot, std::string_view id, std::string* fingerprint) const {
+  const int64_t offset = OffsetOf(slot);
+  if (!(slot.packed & kOtherShape)) {
+    // The line starts {"id":<id>,"fp":"<fp>", (checked when indexed): compare
+    // the id there and take the fingerprint that follows, from one small read.
+    const std::string want = IdPrefix(id);
+    std::string got(want.size() + 64, '\0');
+    size_t done = 0;
+    while (done < got.size()) {
+      ssize_t n = ::pread(fd_, got.data() + done, got.size() - done, offset + static_cast<int64_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    got.resize(done);
+    if (!StartsWith(got, want)) return false;
+    if (!fingerprint) return true;
+    const size_t close = got.find('"', want.size());
+    if (close != std::string::npos && got.find('\\', want.size()) > close) {
+      fingerprint->assign(got, want.size(), close - want.size());
+      return true;
+    }
+    // A long or escaped fingerprint: read the whole line below.
+  }
+  std::optional<JournalEntry> e = ParseEntry(ReadLine(offset));
+  if (!e || e->id != id) return false;
+  if (fingerprint) *fingerprint = std::move(e->fingerprint);
+  return true;
+}
+
+void Journal::Upsert(std::string_view id, JournalStatus status, int64_t offset, bool other_shape) {
+  if ((live_ + 1) * 4 > slots_.size() * 3) Grow();  // load factor <= 3/4
+  Slot fresh;
+  fresh.id_hash = id_hash_(id);
+  fresh.packed = static_cast<uint64_t>(offset) << 2;
+  if (status == JournalStatus::kFailed) fresh.packed |= kFailed;
+  if (other_shape) fresh.packed |= kOtherShape;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = Mix(fresh.id_hash) & mask;; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (s.packed == 0) {
+      s = fresh;
+      ++live_;
+      return;
+    }
+    if (s.id_hash == fresh.id_hash && SlotHasId(s, id, nullptr)) {
+      s = fresh;  // the last entry of an id wins
+      return;
+    }
+  }
+}
+
+void Journal::Grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot{});
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& s : old) {
+    if (s.packed == 0) continue;
+    size_t i = Mix(s.id_hash) & mask;
+    while (slots_[i].packed != 0) i = (i + 1) & mask;
+    slots_[i] = s;  // ids in the table are distinct: no comparison needed
+  }
 }
 
 void Journal::CompactIfWorthIt() {
-  const int64_t live = static_cast<int64_t>(index_.size());
+  const int64_t live = static_cast<int64_t>(live_);
   const int64_t superseded = loaded_lines_ - live;
   if (superseded < kCompactMinSuperseded || superseded < live) return;
-  std::vector<std::pair<int64_t, JournalIndexEntry*>> order;
-  order.reserve(index_.size());
-  for (auto& [id, entry] : index_) order.emplace_back(entry.offset, &entry);
+  std::vector<std::pair<int64_t, Slot*>> order;  // (offset, slot), in file order
+  order.reserve(live_);
+  for (Slot& s : slots_) {
+    if (s.packed != 0) order.emplace_back(OffsetOf(s), &s);
+  }
   std::sort(order.begin(), order.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   // Write the live lines, in their order, to a new file; only a complete,
@@ -217,7 +325,10 @@ void Journal::CompactIfWorthIt() {
   }
   ::close(fd_);
   fd_ = fd;
-  for (size_t i = 0; i < order.size(); ++i) order[i].second->offset = offsets[i];
+  for (size_t i = 0; i < order.size(); ++i) {
+    Slot& s = *order[i].second;
+    s.packed = static_cast<uint64_t>(offsets[i]) << 2 | (s.packed & 3);
+  }
   end_ = written;
   compacted_lines_ = superseded;
   GC_INFO("journal {}: compacted, dropped {} superseded entries, kept {}", path_, superseded,
@@ -254,7 +365,7 @@ void Journal::Append(const JournalEntry& entry) {
   std::string line = JournalLine(entry);
   if (!WriteAll(fd_, line))
     throw SetupError(fmt::format("cannot append to journal {}: {}", path_, std::strerror(errno)));
-  index_[entry.id] = JournalIndexEntry{entry.fingerprint, entry.status, end_};
+  Upsert(entry.id, entry.status, end_, !StartsWith(line, LinePrefix(entry.id, entry.fingerprint)));
   end_ += static_cast<int64_t>(line.size());
   dirty_ = true;
   auto now = std::chrono::steady_clock::now();

@@ -41,20 +41,20 @@ TEST(JournalTest, AppendFindReadAndReload) {
   EXPECT_EQ(j.size(), 2u);
   EXPECT_EQ(j.loaded_lines(), 3);
   EXPECT_EQ(j.repaired_bytes(), 0);
-  const JournalIndexEntry* a = j.Find("a");
-  ASSERT_NE(a, nullptr);
+  std::optional<JournalIndexEntry> a = j.Find("a");
+  ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->fingerprint, "f3");
   auto ea = j.Read(a->offset);
   ASSERT_TRUE(ea);
   EXPECT_EQ(ea->record["v"], 3);
-  const JournalIndexEntry* b = j.Find("b");
-  ASSERT_NE(b, nullptr);
+  std::optional<JournalIndexEntry> b = j.Find("b");
+  ASSERT_TRUE(b.has_value());
   EXPECT_EQ(b->status, JournalStatus::kFailed);
   auto eb = j.Read(b->offset);
   ASSERT_TRUE(eb);
   ASSERT_TRUE(eb->error);
   EXPECT_EQ(eb->error->kind, ErrorKind::kTimeout);
-  EXPECT_EQ(j.Find("zzz"), nullptr);
+  EXPECT_FALSE(j.Find("zzz").has_value());
 }
 
 size_t LineCount(const std::string& path) {
@@ -83,8 +83,8 @@ TEST(JournalTest, ManySupersededEntriesAreCompactedOnOpen) {
     EXPECT_EQ(LineCount(p), 1u + 600u);
     EXPECT_FALSE(std::filesystem::exists(p + ".compact"));
     for (int i : {0, 499, 500, 599}) {
-      const JournalIndexEntry* e = j.Find("x" + std::to_string(i));
-      ASSERT_NE(e, nullptr) << i;
+      std::optional<JournalIndexEntry> e = j.Find("x" + std::to_string(i));
+      ASSERT_TRUE(e.has_value()) << i;
       auto read = j.Read(e->offset);
       ASSERT_TRUE(read) << read.error().message;
       EXPECT_EQ(read->record["v"], i < 500 ? 3000 + i : i);
@@ -127,7 +127,7 @@ TEST(JournalTest, TornTailIsRepaired) {
   {
     Journal j(p);
     EXPECT_EQ(j.size(), 2u);
-    EXPECT_EQ(j.Find("c"), nullptr);
+    EXPECT_FALSE(j.Find("c").has_value());
     EXPECT_EQ(j.repaired_bytes(), static_cast<int64_t>(torn.size() / 2));
     EXPECT_EQ(std::filesystem::file_size(p), size_ok);
     j.Append(Ok("c", "f", 3));  // appends after the cut, on a clean line
@@ -182,6 +182,81 @@ TEST(JournalTest, HeaderWithWrongTypesIsASetupError) {
     std::filesystem::create_directories(std::filesystem::path(p).parent_path());
     { std::ofstream(p) << header; }
     EXPECT_THROW(Journal{p}, SetupError) << header;
+  }
+}
+
+uint64_t OneBucket(std::string_view) { return 42; }
+uint64_t ByLength(std::string_view id) { return id.size(); }
+
+TEST(JournalTest, IdsWhoseHashesCollideStayApart) {
+  // The index keeps a hash of each id and confirms it against the line on
+  // disk: with every id hashing alike, lookups, replacements, reloads and
+  // compaction must still see each id's own last entry.
+  constexpr int kIds = 400;  // every lookup reads up to kIds lines: quadratic by design
+  for (JournalIdHash hash : {&OneBucket, &ByLength}) {
+    std::string p = FreshPath("collide");
+    {
+      Journal j(p, 1.0, hash);
+      for (int i = 0; i < kIds; ++i) j.Append(Ok("id" + std::to_string(i), "0123456789abcdef", i));
+      for (int i = 0; i < kIds; i += 3) j.Append(Ok("id" + std::to_string(i), "fedcba9876543210", -i));
+      EXPECT_EQ(j.size(), static_cast<size_t>(kIds));
+      EXPECT_FALSE(j.Find("id400").has_value());
+      EXPECT_FALSE(j.Find("id").has_value());
+      std::optional<JournalIndexEntry> e = j.Find("id3");
+      ASSERT_TRUE(e.has_value());
+      EXPECT_EQ(e->fingerprint, "fedcba9876543210");
+      EXPECT_EQ(j.Read(e->offset)->record["v"], -3);
+    }
+    for (int again = 0; again < 2; ++again) {
+      Journal j(p, 1.0, hash);
+      EXPECT_EQ(j.size(), static_cast<size_t>(kIds));
+      for (int i : {0, 1, 2, 3, 398, 399}) {
+        std::optional<JournalIndexEntry> e = j.Find("id" + std::to_string(i));
+        ASSERT_TRUE(e.has_value()) << i;
+        EXPECT_EQ(e->fingerprint, i % 3 ? "0123456789abcdef" : "fedcba9876543210") << i;
+        EXPECT_EQ(j.Read(e->offset)->record["v"], i % 3 ? i : -i) << i;
+      }
+      // Many superseded entries: the second open compacts.
+      if (again == 0) {
+        for (int round = 0; round < 3; ++round) {
+          for (int i = 0; i < kIds; ++i) j.Append(Ok("id" + std::to_string(i), "0123456789abcdef", i));
+        }
+        for (int i = 0; i < kIds; i += 3) j.Append(Ok("id" + std::to_string(i), "fedcba9876543210", -i));
+      } else {
+        EXPECT_GT(j.compacted_lines(), 0);
+      }
+    }
+  }
+}
+
+TEST(JournalTest, FingerprintsAndLinesOfAnyShapeRoundTrip) {
+  // Fingerprints other than 16 lower-case hex digits, ids that need JSON
+  // escapes, and hand-written lines with the id not first are read back
+  // exactly (the index falls back to the line on disk for them).
+  std::string p = FreshPath("shapes");
+  const std::string odd = "q\"uote\\back\tslash\u00e9 /x";
+  {
+    Journal j(p);
+    j.Append(Ok("plain", "F1", 1));
+    j.Append(Ok(odd, "0123456789ABCDEF", 2));
+    j.Append(Ok("hex", "00000000000000ff", 3));
+    j.Append(Ok("long", std::string(100, 'f') + "\"q", 4));  // past the prefix read, escaped
+  }
+  { std::ofstream(p, std::ios::app) << "{\"fp\":\"zz\",\"status\":\"failed\",\"id\":\"late\",\"record\":{}}\n"; }
+  for (int round = 0; round < 2; ++round) {
+    Journal j(p);
+    ASSERT_EQ(j.size(), 5u);
+    EXPECT_EQ(j.Find("plain")->fingerprint, "F1");
+    EXPECT_EQ(j.Find(odd)->fingerprint, "0123456789ABCDEF");
+    EXPECT_EQ(j.Find("hex")->fingerprint, "00000000000000ff");
+    EXPECT_EQ(j.Find("long")->fingerprint, std::string(100, 'f') + "\"q");
+    std::optional<JournalIndexEntry> late = j.Find("late");
+    ASSERT_TRUE(late.has_value());
+    EXPECT_EQ(late->fingerprint, "zz");
+    // Round 1 sees the entry appended in round 0 over the hand-written line.
+    EXPECT_EQ(late->status, round == 0 ? JournalStatus::kFailed : JournalStatus::kOk);
+    EXPECT_FALSE(j.Find("q").has_value());
+    if (round == 0) j.Append(Ok("late", "zz", 5));
   }
 }
 

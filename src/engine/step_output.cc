@@ -95,7 +95,7 @@ void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Jour
       record["sample_id"] = id;
       ++stats.failed_upstream;
     } else {
-      const JournalIndexEntry* e = journal.Find(id);
+      std::optional<JournalIndexEntry> e = journal.Find(id);
       if (!e || (e->fingerprint != Fingerprint(config_fp, *rec))) {
         ++stats.unrecorded;
         continue;

@@ -296,7 +296,7 @@ void Runner::HandleLine(const JsonlLine& line) {
     return;  // passed through at the end, no teacher call
   }
   std::string fp = Fingerprint(config_fp_, job.record);
-  const JournalIndexEntry* e = journal_->Find(job.sample_id);
+  std::optional<JournalIndexEntry> e = journal_->Find(job.sample_id);
   if (!opt_.force_reprocess && e) {
     if (e->fingerprint != fp) {
       ++stats_.changed;

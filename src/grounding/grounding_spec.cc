@@ -62,6 +62,11 @@ std::vector<SpecField> GroundingSpecFields() {
                     "> 0: drop boxes of one expression overlapping a better one by more than this "
                     "IoU",
                     0, 1));
+  f.push_back(MakeField("grounding.box_range_tolerance", FieldType::kFloat, "0.5",
+                    "how far (fraction of the box format's range, per axis) a reply's coordinate "
+                    "may lie outside the range and be clamped to the image; a box farther out is "
+                    "dropped as another coordinate system or runaway digits (docs/formats.md)",
+                    0, 10));
   f.push_back(MakeField("prompts.extraction_file", FieldType::kString, "\"\"",
                     "file replacing the step-0 prompt template (must contain {caption})"));
   f.push_back(MakeField("prompts.grounding_file", FieldType::kString, "\"\"",
@@ -98,6 +103,7 @@ GroundingConfig GroundingConfigFromSpec(const Spec& spec, const Teacher& teacher
   c.quality = GroundingQualityFromSpec(spec);
   c.hygiene.min_size = spec.Float(p + "grounding.min_box_size");
   c.hygiene.dedupe_iou = spec.Float(p + "grounding.dedupe_iou");
+  c.hygiene.range_tolerance = spec.Float(p + "grounding.box_range_tolerance");
   std::string ef = spec.Str(p + "prompts.extraction_file");
   if (!ef.empty()) c.extraction_prompt = ReadPromptFile(ef, p + "prompts.extraction_file", "{caption}");
   std::string gf = spec.Str(p + "prompts.grounding_file");

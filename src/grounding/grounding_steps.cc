@@ -280,7 +280,8 @@ class PhraseGroundingStep : public StepLogic {
                        kGroundingPromptVersion, PromptHash(c_.grounding_prompt),
                        BoxFormatName(c_.box_format), c_.expressions_per_request, c_.max_instances,
                        c_.hygiene.min_size, c_.hygiene.dedupe_iou, c_.teacher_fingerprint,
-                       PrepareFingerprint(ImageOptions()));
+                       PrepareFingerprint(ImageOptions())) +
+           RangeFingerprint();
   }
 
   std::optional<std::string> ValidateInput(const Json& record) const override {
@@ -450,6 +451,13 @@ class PhraseGroundingStep : public StepLogic {
     req.prompt = RenderGroundingPrompt(c_.grounding_prompt, lines, state.sent, c_.max_instances);
     state.chunks.push_back(std::move(chunk));
     return req;
+  }
+
+  /// The box range tolerance joins the fingerprint only when it is not the
+  /// default, so runs made before it existed keep their checkpoints.
+  std::string RangeFingerprint() const {
+    if (c_.hygiene.range_tolerance == kDefaultRangeTolerance) return "";
+    return fmt::format("|range={}", c_.hygiene.range_tolerance);
   }
 
   PrepareOptions ImageOptions() const {
