@@ -35,6 +35,7 @@ enum class ErrorKind {
   kParse,           ///< reply could not be understood
   kCancelled,       ///< stopped by a signal or a fatal error elsewhere
   kDeadline,        ///< the per-sample deadline passed
+  kUpstream,        ///< the input record was already failed and carried no usable error
   kInternal,        ///< a bug: an exception escaped where it should not
 };
 
