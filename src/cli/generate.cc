@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/core.h>
 
@@ -14,6 +15,7 @@
 #include "spec/spec.h"
 #include "teacher/teacher_config.h"
 #include "util/error.h"
+#include "util/file_read.h"
 #include "util/jsonl.h"
 #include "util/log.h"
 
@@ -80,6 +82,60 @@ void PrintSummary(const nlohmann::json& j, bool stopped, const std::string& stop
                stopped ? fmt::format("\nSTOPPED ({}): re-run the same command to resume", stop_reason).c_str() : "");
 }
 
+/// Why a step input can only be a regular file (docs/formats.md, "Input
+/// JSONL"): the runner streams it once to run the samples and again to
+/// write the output in input order, and a re-run streams it again to resume.
+constexpr const char* kWhyRegularInput =
+    "the input is read twice (once to run the samples, once to write the output in input order "
+    "from the checkpoints) and again by a re-run to resume, so it must be a regular file: save the "
+    "stream to a file first (e.g. `cmd > input.jsonl`)";
+
+/// The SetupError message for a step input that is not a regular file
+/// (`what` names the field or step), or nullopt when it is one.
+std::optional<std::string> InputFileProblem(const std::string& what, const std::string& path) {
+  std::optional<std::string> why = NotARegularFile(path);
+  if (!why) return std::nullopt;
+  std::string message = fmt::format("{}: '{}' {}", what, path, *why);
+  if (why->find("not a regular file") != std::string::npos) message += std::string(": ") + kWhyRegularInput;
+  return message;
+}
+
+/// Refuses, before anything is written, step inputs that cannot be used:
+/// anything but a regular file (a pipe such as `<(...)`, a directory), and a
+/// file that this run would overwrite or delete (results_dir's
+/// annotations.jsonl, spec.yaml, run_summary.json, rejects.jsonl, a journal,
+/// or the output of this or a later step), compared by identity (same device
+/// and inode: symbolic links, hard links and spellings like "./x" included).
+/// The output of an earlier step of this run is a step's normal input.
+void CheckStepInputs(const Spec& spec, const std::vector<StepPlan>& plans) {
+  namespace fs = std::filesystem;
+  const std::string results_dir = spec.Str("results_dir");
+  std::vector<std::string> run_files = {results_dir + "/annotations.jsonl", results_dir + "/spec.yaml",
+                                        results_dir + "/run_summary.json", results_dir + "/rejects.jsonl"};
+  for (const StepPlan& p : plans) run_files.push_back(StepDir(results_dir, p) + "/.ckpt/journal.jsonl");
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const std::string& input = plans[i].input_jsonl;
+    const std::string what = input == spec.Str(spec.pipeline() + ".data.input_jsonl")
+                                 ? spec.pipeline() + ".data.input_jsonl"
+                                 : fmt::format("input of step {} ({})", plans[i].index, plans[i].logic->Name());
+    bool from_earlier_step = false;
+    for (size_t j = 0; j < i; ++j) from_earlier_step |= input == StepDir(results_dir, plans[j]) + "/annotations.jsonl";
+    if (from_earlier_step) continue;  // written by this run before it is read
+    if (std::optional<std::string> problem = InputFileProblem(what, input)) throw SetupError(*problem);
+    std::vector<std::string> outputs = run_files;
+    for (size_t j = i; j < plans.size(); ++j) outputs.push_back(StepDir(results_dir, plans[j]) + "/annotations.jsonl");
+    for (const std::string& out : outputs) {
+      std::error_code ec;
+      if (fs::equivalent(input, out, ec) && !ec) {
+        throw SetupError(fmt::format(
+            "{}: '{}' is the same file as '{}', which this run writes: the input would be overwritten; "
+            "copy it elsewhere or choose another results_dir",
+            what, input, out));
+      }
+    }
+  }
+}
+
 /// Run-level files: failing to write one is fatal for the run.
 void WriteOrThrow(const std::string& path, const std::string& text) {
   Result<bool> written = WriteFileAtomic(path, text);
@@ -93,15 +149,8 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   Spec spec = Spec::Load(spec_path, overrides);
   const std::string results_dir = spec.Str("results_dir");
   const std::string input = spec.Str(spec.pipeline() + ".data.input_jsonl");
-  if (!std::filesystem::is_regular_file(input))
-    throw SetupError(fmt::format("{}.data.input_jsonl: no such file: {}", spec.pipeline(), input));
-  std::error_code ec;
-  std::filesystem::create_directories(results_dir, ec);
-  if (ec) throw SetupError(fmt::format("cannot create results_dir {}: {}", results_dir, ec.message()));
-  // Before anything in results_dir is touched: one writer per run directory.
-  const RunLock lock = RunLock::Acquire(results_dir);
-  WriteOrThrow(results_dir + "/spec.yaml", spec.ResolvedYaml(true));
-  std::filesystem::remove(results_dir + "/rejects.jsonl", ec);
+  if (std::optional<std::string> problem = InputFileProblem(spec.pipeline() + ".data.input_jsonl", input))
+    throw SetupError(*problem);
 
   std::unique_ptr<Teacher> teacher = MakeTeacher(spec, spec.pipeline());
   if (!teacher)
@@ -109,6 +158,15 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   std::vector<StepPlan> plans = spec.pipeline() == kImageGrounding ? MakeGroundingSteps(spec, *teacher)
                                                                    : MakeRegionCaptionSteps(spec, *teacher);
   if (plans.empty()) throw SetupError("no steps to run (check workflow.steps)");
+  CheckStepInputs(spec, plans);  // before anything in results_dir is written or removed
+
+  std::error_code ec;
+  std::filesystem::create_directories(results_dir, ec);
+  if (ec) throw SetupError(fmt::format("cannot create results_dir {}: {}", results_dir, ec.message()));
+  // Before anything in results_dir is touched: one writer per run directory.
+  const RunLock lock = RunLock::Acquire(results_dir);
+  WriteOrThrow(results_dir + "/spec.yaml", spec.ResolvedYaml(true));
+  std::filesystem::remove(results_dir + "/rejects.jsonl", ec);
 
   InstallSignalHandlers();
   RunOptions options = RunOptionsFromSpec(spec);
@@ -144,8 +202,9 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   PrintSummary(summary, stopped, stop_reason);
   if (stopped) return kExitStopped;
   const bool flagged_fails = spec.Bool(spec.pipeline() + ".quality.flagged_exit_nonzero");
-  const bool some_failed =
-      summary.value("failed", 0) > 0 || (flagged_fails && summary.value("flagged", 0) > 0);
+  // A rejected input line is data that was not processed, like a failure.
+  const bool some_failed = summary.value("failed", 0) > 0 || summary.value("rejected_lines", 0) > 0 ||
+                           (flagged_fails && summary.value("flagged", 0) > 0);
   return some_failed ? kExitSomeFailed : kExitOk;
 }
 

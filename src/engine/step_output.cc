@@ -66,6 +66,36 @@ void CountUpstreamFlags(const nlohmann::ordered_json& record, StepStats& stats) 
 
 }  // namespace
 
+std::optional<std::string> InputRejectReason(const StepLogic& logic, const nlohmann::ordered_json& record) {
+  const std::string key = logic.ImageKey();
+  auto path = record.find(key);
+  if (path != record.end() && path->is_string() && path->get<std::string>().find('\0') != std::string::npos) {
+    return "field \"" + key + "\" contains a NUL character (\\u0000): a path would end there and name another file";
+  }
+  return logic.ValidateInput(record);
+}
+
+nlohmann::ordered_json UpstreamFailureRecord(nlohmann::ordered_json record, const std::string& sample_id) {
+  record["sample_id"] = sample_id;
+  auto err = record.find("error");
+  const bool has_kind = err != record.end() && err->is_object() && err->contains("kind") && (*err)["kind"].is_string();
+  if (!has_kind) {
+    std::string message = "the input record was already failed (status \"failed\")";
+    if (err == record.end()) {
+      message += " and carried no error";
+    } else {
+      std::string given = DumpJsonLine(*err);
+      if (given.size() > 200) given = given.substr(0, 200) + "...";
+      message += " and its error was not an object with a \"kind\": " + given;
+    }
+    Error e = Error::Make(ErrorKind::kUpstream, std::move(message));
+    record["error"] = nlohmann::ordered_json(e.ToJson());
+  } else if (!err->contains("message") || !(*err)["message"].is_string()) {
+    (*err)["message"] = "the input record was already failed (status \"failed\"); its error had no message";
+  }
+  return record;
+}
+
 void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Journal& journal,
                      const std::string& config_fp, StepStats& stats) {
   // Re-stream the input: the output follows input order, records come from
@@ -83,7 +113,7 @@ void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Jour
   while (reader.Next(&line)) {
     if (line.too_long) continue;
     Result<nlohmann::ordered_json> rec = ParseJsonObjectLine(line.text);
-    if (!rec || plan.logic->ValidateInput(*rec)) continue;
+    if (!rec || InputRejectReason(*plan.logic, *rec)) continue;
     std::string id = deriver.Derive(*rec);
     nlohmann::ordered_json record;
     if (IsUpstreamFlagged(*rec)) {
@@ -91,8 +121,7 @@ void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Jour
       record["sample_id"] = id;
       CountUpstreamFlags(record, stats);
     } else if (IsUpstreamFailure(*rec)) {
-      record = std::move(*rec);
-      record["sample_id"] = id;
+      record = UpstreamFailureRecord(std::move(*rec), id);
       ++stats.failed_upstream;
     } else {
       std::optional<JournalIndexEntry> e = journal.Find(id);

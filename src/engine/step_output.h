@@ -4,12 +4,14 @@
 #ifndef GROUNDCAP_STEP_OUTPUT_H_
 #define GROUNDCAP_STEP_OUTPUT_H_
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/journal.h"
 #include "engine/pipeline.h"
+#include "engine/step.h"
 #include "engine/step_runner.h"
 
 namespace groundcap {
@@ -26,6 +28,21 @@ bool IsUpstreamFailure(const nlohmann::ordered_json& record);
 /// True for a record an earlier step flagged (`"status": "flagged"`): passed
 /// through like a failure, so no money is spent on doubtful data.
 bool IsUpstreamFlagged(const nlohmann::ordered_json& record);
+
+/// Why an input record is rejected, or nullopt when the step can take it.
+/// Admission (step_runner.cc) and the output pass (WriteStepOutput) both ask
+/// this, so they skip the same lines. Checked before the step's own
+/// ValidateInput: the step's image path field (StepLogic::ImageKey), when a
+/// string, must hold no NUL character, because a path handed to the system
+/// ends at the NUL and names another file.
+std::optional<std::string> InputRejectReason(const StepLogic& logic, const nlohmann::ordered_json& record);
+
+/// An upstream failure as written to the output: the record unchanged, plus
+/// `sample_id`, and an `error` object whenever the input lacks a usable one
+/// (docs/formats.md promises `error` on every failed record): kind
+/// "upstream" when it is missing or not an object with a string "kind", a
+/// "message" added when only that is missing.
+nlohmann::ordered_json UpstreamFailureRecord(nlohmann::ordered_json record, const std::string& sample_id);
 
 /// Re-streams plan.input_jsonl (so memory stays bounded) and writes
 /// StepDir/annotations.jsonl in input order, each record read from the

@@ -284,7 +284,7 @@ void Runner::HandleLine(const JsonlLine& line) {
   bool repaired = false;
   Result<nlohmann::ordered_json> rec = ParseJsonObjectLine(line.text, &repaired);
   if (!rec) return Reject(line, rec.error().message);
-  if (std::optional<std::string> why = logic_.ValidateInput(*rec)) return Reject(line, *why);
+  if (std::optional<std::string> why = InputRejectReason(logic_, *rec)) return Reject(line, *why);
   ++stats_.read;
   SampleJob job;
   job.sample_id = deriver_->Derive(*rec);

@@ -172,7 +172,7 @@ TEST(StepRunnerTest, HostileInputValuesNeverAbortTheRun) {
   EXPECT_EQ(s.rejected, 1);
   EXPECT_EQ(s.succeeded, 2);
   EXPECT_EQ(s.failed_upstream, 1);
-  EXPECT_EQ(s.failed_by_kind["internal"], 1);  // a non-string upstream kind
+  EXPECT_EQ(s.failed_by_kind["upstream"], 1);  // a non-string upstream kind: error replaced
   EXPECT_EQ(ReadOutput(s.output_path).size(), 3u);
 }
 

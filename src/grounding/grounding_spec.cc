@@ -3,8 +3,6 @@
 #include "grounding/grounding_steps.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,18 +14,19 @@
 #include "grounding/grounding_verify.h"
 #include "image/image_spec.h"
 #include "spec/spec.h"
+#include "util/file_read.h"
 #include "util/log.h"
 
 namespace groundcap {
 namespace {
 
+/// A prompt template named by the spec: a regular file of at most
+/// kMaxPromptFileBytes (a device or FIFO is refused by type, never read).
 std::string ReadPromptFile(const std::string& path, const std::string& key,
                            const std::string& placeholder) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SetupError(fmt::format("{}: cannot read prompt file '{}'", key, path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  Result<std::string> read = ReadRegularFile(path, kMaxPromptFileBytes);
+  if (!read) throw SetupError(fmt::format("{}: prompt file '{}' {}", key, path, read.error().message));
+  std::string text = std::move(*read);
   if (text.find(placeholder) == std::string::npos) {
     throw SetupError(fmt::format("{}: prompt file '{}' does not contain the placeholder {}", key,
                                  path, placeholder));

@@ -54,8 +54,9 @@ std::unique_ptr<StepLogic> MakeExpressionExtractionStep(GroundingConfig config);
 /// Step 1: grounds a step-0 record's expressions, in chunks.
 std::unique_ptr<StepLogic> MakePhraseGroundingStep(GroundingConfig config);
 
-/// Reads image_grounding.* into a config (throws SetupError: unreadable
-/// prompt file, prompt file without its placeholder).
+/// Reads image_grounding.* into a config (throws SetupError: a prompt file
+/// that is not a regular file, is larger than kMaxPromptFileBytes
+/// (util/file_read.h), or lacks its placeholder).
 GroundingConfig GroundingConfigFromSpec(const Spec& spec, const Teacher& teacher);
 
 /// `path` when absolute or `root` is empty, else root/path.

@@ -3,7 +3,6 @@
 #include "spec/spec.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -12,7 +11,9 @@
 #include <fmt/core.h>
 #include <yaml-cpp/yaml.h>
 
+#include "spec/spec_limits.h"
 #include "util/error.h"
+#include "util/file_read.h"
 #include "util/jsonl.h"
 
 namespace groundcap {
@@ -101,6 +102,12 @@ std::string Closest(const std::string& key) {
 }
 
 [[noreturn]] void UnknownKey(const std::string& where, const std::string& key) {
+  // A huge key is cut in the message and gets no suggestion: the edit
+  // distance against every key would take minutes.
+  constexpr size_t kShown = 120;
+  if (key.size() > kShown) {
+    throw SetupError(fmt::format("{}: unknown key '{}...' ({} bytes)", where, key.substr(0, kShown), key.size()));
+  }
   std::string best = Closest(key);
   throw SetupError(fmt::format("{}: unknown key '{}'{}", where, key,
                                best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best)));
@@ -118,23 +125,79 @@ const char* TypeName(FieldType t) {
   return "?";
 }
 
-/// A mapping key as text. as<std::string>() would throw YAML's own exception
-/// for a complex key ("? [a, b]"); those are written out in flow style.
-std::string KeyText(const YAML::Node& key) { return key.IsScalar() ? key.Scalar() : YAML::Dump(key); }
+/// Thrown (and caught in this file only) when a spec exceeds a limit of
+/// spec_limits.h; the message says which.
+class LimitExceeded : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
-nlohmann::json AnyToJson(const YAML::Node& n) {
+/// The expansion budget of one spec (file and overrides together). yaml-cpp
+/// shares an anchored node between its aliases, so parsing an alias bomb is
+/// cheap and only walking it explodes: every walk over spec YAML charges each
+/// node it visits here, aliases at every use, and stops at the limits.
+class ExpansionBudget {
+ public:
+  /// Charges one node at nesting `depth` (0 = a field's value); throws
+  /// LimitExceeded past kMaxSpecNodes, kMaxSpecExpandedBytes or kMaxJsonDepth.
+  void Charge(const YAML::Node& n, int depth) {
+    if (depth > kMaxJsonDepth)
+      throw LimitExceeded(fmt::format("nests deeper than {} levels (the spec limit)", kMaxJsonDepth));
+    if (++nodes_ > kMaxSpecNodes) {
+      throw LimitExceeded(fmt::format(
+          "the spec expands to more than {} YAML nodes (an alias counts at every use; the spec limit "
+          "is {} nodes)",
+          kMaxSpecNodes, kMaxSpecNodes));
+    }
+    if (n.IsScalar()) bytes_ += static_cast<int64_t>(n.Scalar().size());
+    if (bytes_ > kMaxSpecExpandedBytes) {
+      throw LimitExceeded(fmt::format(
+          "the spec expands to more than {} bytes of text (an alias counts at every use; the spec "
+          "limit is {} bytes)",
+          kMaxSpecExpandedBytes, kMaxSpecExpandedBytes));
+    }
+  }
+
+ private:
+  int64_t nodes_ = 0;
+  int64_t bytes_ = 0;
+};
+
+/// Charges `n` and everything below it (aliases expanded).
+void ChargeTree(const YAML::Node& n, ExpansionBudget& budget, int depth) {
+  budget.Charge(n, depth);
+  if (n.IsSequence()) {
+    for (const YAML::Node& e : n) ChargeTree(e, budget, depth + 1);
+  } else if (n.IsMap()) {
+    for (const auto& kv : n) {
+      ChargeTree(kv.first, budget, depth + 1);
+      ChargeTree(kv.second, budget, depth + 1);
+    }
+  }
+}
+
+/// A mapping key as text. as<std::string>() would throw YAML's own exception
+/// for a complex key ("? [a, b]"); those are written out in flow style, once
+/// the budget has paid for their expansion.
+std::string KeyText(const YAML::Node& key, ExpansionBudget& budget, int depth) {
+  ChargeTree(key, budget, depth);
+  return key.IsScalar() ? key.Scalar() : YAML::Dump(key);
+}
+
+nlohmann::json AnyToJson(const YAML::Node& n, ExpansionBudget& budget, int depth) {
+  budget.Charge(n, depth);
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Sequence: {
       nlohmann::json a = nlohmann::json::array();
-      for (const YAML::Node& e : n) a.push_back(AnyToJson(e));
+      for (const YAML::Node& e : n) a.push_back(AnyToJson(e, budget, depth + 1));
       return a;
     }
     case YAML::NodeType::Map: {
       nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : n) o[KeyText(kv.first)] = AnyToJson(kv.second);
+      for (const auto& kv : n) o[KeyText(kv.first, budget, depth + 1)] = AnyToJson(kv.second, budget, depth + 1);
       return o;
     }
     case YAML::NodeType::Scalar: {
@@ -152,9 +215,21 @@ nlohmann::json AnyToJson(const YAML::Node& n) {
   return nullptr;
 }
 
-/// Converts a YAML node to the field's JSON value. Returns an error message
-/// ("expected an integer, got 'x'") or "" on success.
-std::string Convert(const SpecField& f, const YAML::Node& n, nlohmann::json* out) {
+std::string ConvertCharged(const SpecField& f, const YAML::Node& n, nlohmann::json* out, ExpansionBudget& budget);
+
+/// Converts a YAML node to the field's JSON value, charging `budget` for
+/// every node read. Returns an error message ("expected an integer, got
+/// 'x'", a limit of spec_limits.h) or "" on success.
+std::string Convert(const SpecField& f, const YAML::Node& n, nlohmann::json* out, ExpansionBudget& budget) {
+  try {
+    return ConvertCharged(f, n, out, budget);
+  } catch (const LimitExceeded& e) {
+    return e.what();
+  }
+}
+
+std::string ConvertCharged(const SpecField& f, const YAML::Node& n, nlohmann::json* out, ExpansionBudget& budget) {
+  budget.Charge(n, 0);
   auto got = [&] {
     if (n.IsScalar()) return fmt::format("got '{}'", n.Scalar());
     if (n.IsSequence()) return std::string("got a list");
@@ -164,7 +239,7 @@ std::string Convert(const SpecField& f, const YAML::Node& n, nlohmann::json* out
   auto fail = [&] { return fmt::format("expected {}, {}", TypeName(f.type), got()); };
   switch (f.type) {
     case FieldType::kObject:
-      *out = AnyToJson(n);
+      *out = AnyToJson(n, budget, 0);
       return "";
     case FieldType::kString:
       if (n.IsNull() || !n.IsDefined()) { *out = ""; return ""; }
@@ -196,6 +271,7 @@ std::string Convert(const SpecField& f, const YAML::Node& n, nlohmann::json* out
         a.push_back(n.Scalar());
       } else if (n.IsSequence()) {
         for (const YAML::Node& e : n) {
+          budget.Charge(e, 1);
           if (!e.IsScalar()) return fail();
           a.push_back(e.Scalar());
         }
@@ -208,6 +284,10 @@ std::string Convert(const SpecField& f, const YAML::Node& n, nlohmann::json* out
   }
   return fail();
 }
+
+/// Paths and names end at a NUL when handed to the system, naming another
+/// file than the one written: no spec string may contain one.
+constexpr const char* kNulMessage = "contains a NUL character (\\0), which no path or name may hold";
 
 /// Type, range and choice checks of a converted value; "" when valid.
 std::string Check(const SpecField& f, const nlohmann::json& v) {
@@ -222,6 +302,7 @@ std::string Check(const SpecField& f, const nlohmann::json& v) {
   switch (f.type) {
     case FieldType::kString:
       if (!v.is_string()) return fmt::format("expected {}", TypeName(f.type));
+      if (v.get<std::string>().find('\0') != std::string::npos) return kNulMessage;
       if (!v.get<std::string>().empty() && !in_choices(v.get<std::string>()))
         return fmt::format("'{}' is not one of: {}", v.get<std::string>(), choices());
       return "";
@@ -240,6 +321,7 @@ std::string Check(const SpecField& f, const nlohmann::json& v) {
       if (!v.is_array()) return fmt::format("expected {}", TypeName(f.type));
       for (const nlohmann::json& e : v) {
         if (!e.is_string()) return fmt::format("expected {}", TypeName(f.type));
+        if (e.get<std::string>().find('\0') != std::string::npos) return kNulMessage;
         if (!in_choices(e.get<std::string>()))
           return fmt::format("'{}' is not one of: {}", e.get<std::string>(), choices());
       }
@@ -257,17 +339,23 @@ bool IsEmptyValue(const nlohmann::json& v) {
 
 /// Walks a YAML mapping, storing schema keys into `values`.
 void Walk(const YAML::Node& map, const std::string& prefix, const std::string& origin,
-          std::map<std::string, nlohmann::json>& values, std::map<std::string, bool>& set) {
+          std::map<std::string, nlohmann::json>& values, std::map<std::string, bool>& set,
+          ExpansionBudget& budget) {
   const Schema& s = GetSchema();
   for (const auto& kv : map) {
-    std::string k = KeyText(kv.first);
+    std::string k;
+    try {
+      k = KeyText(kv.first, budget, 0);
+    } catch (const LimitExceeded& e) {
+      throw SetupError(fmt::format("{}:{}: {}", origin, kv.first.Mark().line + 1, e.what()));
+    }
     std::string full = prefix.empty() ? k : prefix + "." + k;
     std::string where = fmt::format("{}:{}", origin, kv.first.Mark().line + 1);
     auto it = s.by_key.find(full);
     if (it != s.by_key.end()) {
       const SpecField& f = s.fields[it->second];
       nlohmann::json v;
-      std::string err = Convert(f, kv.second, &v);
+      std::string err = Convert(f, kv.second, &v, budget);
       if (err.empty()) err = Check(f, v);
       if (!err.empty()) throw SetupError(fmt::format("{}: {}: {}", where, full, err));
       values[full] = std::move(v);
@@ -276,7 +364,7 @@ void Walk(const YAML::Node& map, const std::string& prefix, const std::string& o
       if (kv.second.IsNull()) continue;  // "image_grounding:" with nothing below
       if (!kv.second.IsMap())
         throw SetupError(fmt::format("{}: {}: expected a mapping of keys", where, full));
-      Walk(kv.second, full, origin, values, set);
+      Walk(kv.second, full, origin, values, set, budget);
     } else {
       UnknownKey(where, full);
     }
@@ -353,7 +441,8 @@ std::string EmitNested(const std::vector<std::pair<const SpecField*, nlohmann::j
 nlohmann::json DefaultValue(const SpecField& f) {
   YAML::Node n = ParseYaml(f.default_yaml.empty() ? "\"\"" : f.default_yaml, "default of " + f.key);
   nlohmann::json v;
-  std::string err = Convert(f, n, &v);
+  ExpansionBudget budget;
+  std::string err = Convert(f, n, &v, budget);
   if (!err.empty()) throw std::logic_error("bad default for " + f.key + ": " + err);
   return v;
 }
@@ -367,11 +456,11 @@ bool InBlock(const std::string& key, const std::string& pipeline) {
 Spec Spec::Load(const std::string& path, const std::vector<std::string>& overrides) {
   std::string text;
   if (!path.empty()) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw SetupError(fmt::format("cannot read spec file {}", path));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    // Bounded, regular files only: a directory, a device or a FIFO is named
+    // as such (an empty read used to report a missing results_dir).
+    Result<std::string> read = ReadRegularFile(path, kMaxSpecFileBytes);
+    if (!read) throw SetupError(fmt::format("spec file '{}' {}", path, read.error().message));
+    text = std::move(*read);
   }
   return FromYaml(text, overrides, path.empty() ? "<defaults>" : path);
 }
@@ -382,8 +471,9 @@ Spec Spec::FromYaml(const std::string& yaml, const std::vector<std::string>& ove
   Spec spec;
   for (const SpecField& f : s.fields) spec.values_[f.key] = DefaultValue(f);
   YAML::Node root = ParseYaml(yaml, origin);
+  ExpansionBudget budget;  // one budget for the file and its overrides
   if (root.IsMap()) {
-    Walk(root, "", origin, spec.values_, spec.set_);
+    Walk(root, "", origin, spec.values_, spec.set_, budget);
   } else if (!root.IsNull() && root.IsDefined()) {
     throw SetupError(fmt::format("{}: the spec must be a YAML mapping", origin));
   }
@@ -397,7 +487,7 @@ Spec Spec::FromYaml(const std::string& yaml, const std::vector<std::string>& ove
     const SpecField& f = s.fields[it->second];
     YAML::Node n = ParseYaml(o.substr(eq + 1), fmt::format("override '{}'", o));
     nlohmann::json v;
-    std::string err = Convert(f, n, &v);
+    std::string err = Convert(f, n, &v, budget);
     if (err.empty()) err = Check(f, v);
     if (!err.empty()) throw SetupError(fmt::format("override '{}': {}: {}", o, key, err));
     spec.values_[key] = std::move(v);

@@ -26,6 +26,7 @@ constexpr KindName kKindNames[] = {
     {ErrorKind::kParse, "parse"},
     {ErrorKind::kCancelled, "cancelled"},
     {ErrorKind::kDeadline, "deadline"},
+    {ErrorKind::kUpstream, "upstream"},
     {ErrorKind::kInternal, "internal"},
 };
 }  // namespace

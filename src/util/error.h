@@ -35,6 +35,7 @@ enum class ErrorKind {
   kParse,           ///< reply could not be understood
   kCancelled,       ///< stopped by a signal or a fatal error elsewhere
   kDeadline,        ///< the per-sample deadline passed
+  kUpstream,        ///< the input record was already failed and carried no usable error
   kInternal,        ///< a bug: an exception escaped where it should not
 };
 
@@ -88,7 +89,7 @@ class SetupError : public std::runtime_error {
 /// Process exit codes, documented in the README.
 enum ExitCode : int {
   kExitOk = 0,            ///< every sample succeeded
-  kExitSomeFailed = 1,    ///< the run finished, some samples failed
+  kExitSomeFailed = 1,    ///< the run finished; samples failed (or were flagged) or input lines were rejected
   kExitSetupError = 2,    ///< bad spec / arguments / environment
   kExitStopped = 3,       ///< stopped early: signal, quota or auth; resumable
 };
