@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "image/draw.h"
+#include "sim/sim_verify.h"
 #include "sim/sim_vision.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -100,12 +101,6 @@ nlohmann::json FitSchema(nlohmann::json reply, const nlohmann::json& schema) {
     if (pt == "array") return nlohmann::json{{name, std::move(reply)}};
   }
   return reply;
-}
-
-std::string Describe(const FoundShape& s) {
-  std::string color = ObjectPalette()[s.color].name;
-  std::string words = color + " " + ShapeName(s.shape);
-  return (std::string_view("aeiou").find(words[0]) != std::string_view::npos ? "an " : "a ") + words;
 }
 
 /// Brightens a DataFlow-dimmed image back (it was scaled by 0.8).
@@ -325,7 +320,7 @@ nlohmann::json RegionsStructured(std::string_view prompt, const RgbImage& image,
     std::optional<FoundShape> seen = DescribeRegion(image, b, margin);
     std::optional<FoundShape> f = NoisyRegion(seen, noise, rng);
     if (seen && !f) continue;  // missed: a re-ask may get it
-    regions.push_back({{"region_id", id}, {"caption", f ? Describe(*f) : "a plain background"}});
+    regions.push_back({{"region_id", id}, {"caption", f ? DescribeShape(*f) : "a plain background"}});
   }
   return {{"regions", regions}};
 }
@@ -351,12 +346,18 @@ std::string RegionsDataflow(const RgbImage& dimmed, double noise, Rng& rng) {
     label.x2 = box.x1 + 7 + 13 * digits + 2, label.y2 = box.y1 + 29;
     std::optional<FoundShape> f = NoisyRegion(DescribeRegion(image, box, 2, {label}), noise, rng);
     if (!out.empty()) out += " ";
-    out += "<region" + std::to_string(n) + ">: " + (f ? Describe(*f) : "a plain background") + ".";
+    out += "<region" + std::to_string(n) + ">: " + (f ? DescribeShape(*f) : "a plain background") + ".";
   }
   return out;
 }
 
 }  // namespace
+
+std::string DescribeShape(const FoundShape& s) {
+  std::string color = ObjectPalette()[s.color].name;
+  std::string words = color + " " + ShapeName(s.shape);
+  return (std::string_view("aeiou").find(words[0]) != std::string_view::npos ? "an " : "a ") + words;
+}
 
 std::array<double, 4> EncodeQuad(const Box& box, BoxFormat format, Size received) {
   double W = std::max(1, received.width), H = std::max(1, received.height);
@@ -396,6 +397,7 @@ SimReply SimRespond(const SimRequest& request, const SimOptions& options) {
     format = *f;
   }
   SimTask task = DetectTask(request.prompt);
+  if (task == SimTask::kVerify) return SimVerify(request, options);  // every image is a crop
   std::optional<RgbImage> image;
   if (!request.images.empty()) {
     if (Result<RgbImage> img = DecodeImage(request.images.front())) image = std::move(*img);
@@ -433,10 +435,11 @@ SimReply SimRespond(const SimRequest& request, const SimOptions& options) {
     case SimTask::kRegionDataflow:
       reply.text = RegionsDataflow(*image, options.noise, rng);
       break;
+    case SimTask::kVerify:  // answered above
     case SimTask::kUnknown: {
       std::string text = "The image shows";
       std::vector<FoundShape> shapes = FindShapes(*image);
-      for (size_t i = 0; i < shapes.size(); ++i) text += (i ? ", " : " ") + Describe(shapes[i]);
+      for (size_t i = 0; i < shapes.size(); ++i) text += (i ? ", " : " ") + DescribeShape(shapes[i]);
       reply.text = shapes.empty() ? "The image shows a plain background." : text + ".";
       break;
     }
