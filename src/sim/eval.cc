@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -82,7 +83,30 @@ bool IsFailed(const nlohmann::json& record) {
 struct PredBox {
   Box box;
   double score = 0;
+  bool verified = true;                ///< false only for `verified: false`
+  std::optional<double> verify_score;  ///< when the instance carries one
 };
+
+/// Adds the boxes `keep` accepts, of one expression, to `out`.
+template <typename Keep>
+void TallyBoxes(const std::vector<PredBox>& boxes, const std::vector<const TruthObject*>& objects, double t,
+                Keep keep, BoxSetScore& out) {
+  std::vector<bool> hit(objects.size(), false);
+  for (const PredBox& p : boxes) {
+    if (!keep(p)) continue;
+    ++out.boxes;
+    bool correct = false;
+    for (size_t i = 0; i < objects.size(); ++i) {
+      if (IoU(p.box, objects[i]->box) >= t) correct = true, hit[i] = true;
+    }
+    out.correct += correct;
+  }
+  out.objects_hit += std::count(hit.begin(), hit.end(), true);
+}
+
+/// Verify-curve threshold i: i/10, compared with a little slack so that a
+/// score of 0.3 passes the 0.3 threshold.
+double CurveThreshold(int i) { return i / 10.0; }
 
 void ScoreGrounding(const nlohmann::json& record, const TruthImage& truth, double t, GroundingScore& s) {
   ++s.records;
@@ -100,6 +124,14 @@ void ScoreGrounding(const nlohmann::json& record, const TruthImage& truth, doubl
         if (!inst.is_object() || !ReadBox(inst.value("bbox", nlohmann::json()), &p.box)) continue;
         auto sc = inst.find("score");
         p.score = (sc != inst.end() && sc->is_number()) ? sc->get<double>() : 0.0;
+        if (auto v = inst.find("verified"); v != inst.end() && v->is_boolean()) {
+          p.verified = v->get<bool>();
+          s.has_verified = true;
+        }
+        if (auto vs = inst.find("verify_score"); vs != inst.end() && vs->is_number()) {
+          p.verify_score = vs->get<double>();
+          s.has_verify_score = true;
+        }
         boxes.push_back(p);
       }
     }
@@ -113,6 +145,17 @@ void ScoreGrounding(const nlohmann::json& record, const TruthImage& truth, doubl
     ++s.expressions;
     s.objects += static_cast<int64_t>(objects.size());
     auto it = pred.find(text);
+    if (it != pred.end()) {
+      const std::vector<PredBox>& boxes = it->second;
+      TallyBoxes(boxes, objects, t, [](const PredBox&) { return true; }, s.boxes_all);
+      TallyBoxes(boxes, objects, t, [](const PredBox& p) { return p.verified; }, s.boxes_verified);
+      for (int i = 0; i < kVerifyCurvePoints; ++i) {
+        const double min_score = CurveThreshold(i) - 1e-9;
+        TallyBoxes(boxes, objects, t,
+                   [&](const PredBox& p) { return p.verified && p.verify_score.value_or(1.0) >= min_score; },
+                   s.verify_curve[i]);
+      }
+    }
     if (it == pred.end() || it->second.empty()) {
       if (!failed) ++s.missing;
       continue;
@@ -218,6 +261,14 @@ void ScoreRegions(const nlohmann::json& record, const TruthImage& truth, double 
 
 std::string Pct(int64_t n, int64_t d) { return d ? fmt::format("{:.3f}", static_cast<double>(n) / d) : "-"; }
 
+nlohmann::ordered_json BoxSetJson(const BoxSetScore& b, int64_t objects) {
+  nlohmann::ordered_json j;
+  j["precision"] = b.precision() ? nlohmann::ordered_json(*b.precision()) : nlohmann::ordered_json(nullptr);
+  j["recall"] = objects ? static_cast<double>(b.objects_hit) / objects : 0.0;
+  j["count"] = b.boxes;
+  return j;
+}
+
 }  // namespace
 
 Result<TruthImage> ParseTruthRecord(const nlohmann::json& record) {
@@ -308,6 +359,21 @@ nlohmann::ordered_json EvalReport::ToJson() const {
                     {"missing", g.missing},
                     {"extra", g.extra},
                     {"unmatched_expressions", g.unmatched_expressions}};
+  nlohmann::ordered_json boxes;
+  boxes["all"] = BoxSetJson(g.boxes_all, g.objects);
+  boxes["verified"] = BoxSetJson(g.boxes_verified, g.objects);
+  if (g.has_verify_score) {
+    nlohmann::ordered_json curve = nlohmann::ordered_json::array();
+    for (int i = 0; i < kVerifyCurvePoints; ++i) {
+      nlohmann::ordered_json point;
+      point["threshold"] = CurveThreshold(i);
+      nlohmann::ordered_json scores = BoxSetJson(g.verify_curve[i], g.objects);
+      for (auto it = scores.begin(); it != scores.end(); ++it) point[it.key()] = it.value();
+      curve.push_back(std::move(point));
+    }
+    boxes["verify_score_curve"] = std::move(curve);
+  }
+  j["grounding"]["boxes"] = std::move(boxes);
   const RegionScore& r = regions;
   j["region_caption"] = {{"records", r.records},
                          {"failed", r.failed},
@@ -334,6 +400,21 @@ std::string EvalReport::Table() const {
     s += fmt::format("  {:<28}{}\n", "missing expressions", g.missing);
     s += fmt::format("  {:<28}{}\n", "extra boxes", g.extra);
     s += fmt::format("  {:<28}{}\n", "unmatched expressions", g.unmatched_expressions);
+    auto box_line = [&](const char* name, const BoxSetScore& b) {
+      s += fmt::format("  {:<28}precision {}  recall {}  ({} boxes)\n", name, Pct(b.correct, b.boxes),
+                       Pct(b.objects_hit, g.objects), b.boxes);
+    };
+    box_line("boxes, all", g.boxes_all);
+    box_line("boxes, kept (verified)", g.boxes_verified);
+    if (!g.has_verified) s += "    (no instance carries `verified`: every box counts as kept)\n";
+    if (g.has_verify_score) {
+      s += fmt::format("  {:<28}precision / recall (boxes)\n", "verify_score >= t");
+      for (int i = 0; i < kVerifyCurvePoints; ++i) {
+        const BoxSetScore& b = g.verify_curve[i];
+        s += fmt::format("    {:<26.1f}{} / {} ({})\n", CurveThreshold(i), Pct(b.correct, b.boxes),
+                         Pct(b.objects_hit, g.objects), b.boxes);
+      }
+    }
   }
   const RegionScore& r = regions;
   if (r.records > 0) {

@@ -1,13 +1,16 @@
 // Scoring a teacher's output against ground truth (`groundcap eval`).
 // Grounding: REC-style accuracy of the best box per expression, recall over
-// ground-truth objects, mean IoU, missing / extra / failed counts. Region
+// ground-truth objects, mean IoU, missing / extra / failed counts, and the
+// precision and recall of the boxes kept before and after verification. Region
 // captioning: the share of regions whose caption names the right colour and
 // shape. The truth format is docs/formats.md "Synthetic scenes and ground
 // truth"; users can write their own small gold set in it.
 #ifndef GROUNDCAP_EVAL_H_
 #define GROUNDCAP_EVAL_H_
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +44,22 @@ std::string NormalizeExpression(std::string_view text);
 /// True when `caption` names `color` and `shape` as words (plural allowed).
 bool CaptionNames(std::string_view caption, std::string_view color, std::string_view shape);
 
+/// Precision and recall of one set of kept predicted boxes (grounding):
+/// every box of an expression that is in the truth, or only the boxes that
+/// survived verification. Recall's denominator is GroundingScore::objects.
+struct BoxSetScore {
+  int64_t boxes = 0;        ///< kept boxes of expressions present in the truth
+  int64_t correct = 0;      ///< of those, at IoU >= threshold with an object of their expression
+  int64_t objects_hit = 0;  ///< truth objects hit by a kept box of their expression
+  /// correct / boxes; nullopt when no box was kept.
+  std::optional<double> precision() const {
+    return boxes ? std::optional<double>(static_cast<double>(correct) / boxes) : std::nullopt;
+  }
+};
+
+/// Thresholds of the verify_score curve: 0, 0.1, ..., 1.0.
+inline constexpr int kVerifyCurvePoints = 11;
+
 struct GroundingScore {
   int64_t records = 0;        ///< prediction records with expressions (failed included)
   int64_t failed = 0;         ///< records with status "failed"
@@ -53,6 +72,14 @@ struct GroundingScore {
   int64_t missing = 0;        ///< expressions of successful records with no box
   int64_t extra = 0;          ///< predicted boxes hitting no object of their expression
   int64_t unmatched_expressions = 0;  ///< predicted expressions absent from the truth
+  BoxSetScore boxes_all;      ///< every predicted box of a matched expression
+  BoxSetScore boxes_verified; ///< the boxes whose instance is not `verified: false`
+  /// Boxes with verified != false and verify_score >= i/10 (an instance
+  /// without verify_score is kept at every threshold); only meaningful when
+  /// has_verify_score.
+  std::array<BoxSetScore, kVerifyCurvePoints> verify_curve{};
+  bool has_verify_score = false;  ///< some instance carried a numeric verify_score
+  bool has_verified = false;      ///< some instance carried a boolean verified
   double accuracy() const { return expressions ? static_cast<double>(hits) / expressions : 0; }
   double mean_iou() const { return expressions ? iou_sum / expressions : 0; }
 };

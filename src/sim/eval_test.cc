@@ -95,6 +95,72 @@ TEST(EvalTest, IouThresholdAndMultiObjectExpressions) {
   EXPECT_EQ(strict.grounding.hits, 0);
 }
 
+TEST(EvalTest, BoxPrecisionAndRecallBeforeAndAfterVerification) {
+  // Red circle: a right box, a wrong-object box rejected by verification and
+  // a background box that verification let through (score 0.6). Blue
+  // square: a right box without verification fields (kept). The cats: one
+  // kept box on the first cat, a rejected one on the second. The dog is not
+  // in the truth: its box counts as extra, not in box precision.
+  json pred_a = json::parse(R"({"image_path": "images/a.jpg", "expressions": [
+      {"text": "a red circle", "instances": [
+          {"bbox": [0, 0, 100, 100], "score": 0.9, "verified": true, "verify_score": 0.9},
+          {"bbox": [200, 0, 300, 100], "score": 0.9, "verified": false, "verify_score": 0.2},
+          {"bbox": [600, 600, 700, 700], "score": 0.9, "verified": true, "verify_score": 0.6}]},
+      {"text": "a small blue square", "instances": [{"bbox": [200, 0, 300, 100], "score": 0.8}]},
+      {"text": "a green dog", "instances": [{"bbox": [1, 1, 5, 5], "score": 0.5, "verified": true}]}]})");
+  json pred_b = json::parse(R"({"image_path": "images/b.png", "expressions": [
+      {"text": "the cats", "instances": [
+          {"bbox": [0, 0, 50, 50], "verified": true, "verify_score": 0.95},
+          {"bbox": [100, 100, 150, 150], "verified": false, "verify_score": 0.4}]}]})");
+  EvalReport r = Evaluate({pred_a, pred_b}, Truth());
+  const GroundingScore& g = r.grounding;
+  EXPECT_EQ(g.objects, 4);
+  EXPECT_EQ(g.boxes_all.boxes, 6);
+  EXPECT_EQ(g.boxes_all.correct, 4);
+  EXPECT_EQ(g.boxes_all.objects_hit, 4);
+  EXPECT_EQ(g.boxes_verified.boxes, 4);
+  EXPECT_EQ(g.boxes_verified.correct, 3);
+  EXPECT_EQ(g.boxes_verified.objects_hit, 3);
+  ASSERT_TRUE(g.has_verify_score);
+  EXPECT_EQ(g.verify_curve[0].boxes, 4) << "threshold 0 keeps what verification kept";
+  EXPECT_EQ(g.verify_curve[6].boxes, 4) << "a score of 0.6 passes the 0.6 threshold";
+  EXPECT_EQ(g.verify_curve[7].boxes, 3);
+  EXPECT_EQ(g.verify_curve[7].correct, 3);
+  EXPECT_EQ(g.verify_curve[10].boxes, 1) << "only the box without a verify_score";
+  json j = r.ToJson()["grounding"]["boxes"];
+  EXPECT_NEAR(j["all"]["precision"].get<double>(), 4.0 / 6, 1e-9);
+  EXPECT_DOUBLE_EQ(j["all"]["recall"].get<double>(), 1.0);
+  EXPECT_EQ(j["all"]["count"], 6);
+  EXPECT_DOUBLE_EQ(j["verified"]["precision"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(j["verified"]["recall"].get<double>(), 0.75);
+  ASSERT_EQ(j["verify_score_curve"].size(), 11u);
+  EXPECT_DOUBLE_EQ(j["verify_score_curve"][7]["threshold"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(j["verify_score_curve"][7]["precision"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(j["verify_score_curve"][7]["recall"].get<double>(), 0.75);
+  std::string table = r.Table();
+  EXPECT_NE(table.find("boxes, all"), std::string::npos) << table;
+  EXPECT_NE(table.find("boxes, kept (verified)      precision 0.750  recall 0.750  (4 boxes)"), std::string::npos)
+      << table;
+}
+
+TEST(EvalTest, BoxScoresWithoutVerification) {
+  // No verification fields: the kept boxes are all boxes, no curve; no box
+  // at all gives a null precision, not a made-up number.
+  json pred = json::parse(R"({"image_path": "images/a.jpg", "expressions": [
+      {"text": "a red circle", "instances": [{"bbox": [0, 0, 100, 100]}, {"bbox": [300, 300, 400, 400]}]}]})");
+  EvalReport r = Evaluate({pred}, Truth());
+  EXPECT_FALSE(r.grounding.has_verify_score);
+  EXPECT_EQ(r.grounding.boxes_verified.boxes, 2);
+  EXPECT_EQ(r.grounding.boxes_verified.correct, 1);
+  json j = r.ToJson()["grounding"]["boxes"];
+  EXPECT_DOUBLE_EQ(j["all"]["precision"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["all"]["recall"].get<double>(), 0.5);
+  EXPECT_EQ(j["all"], j["verified"]);
+  EXPECT_FALSE(j.contains("verify_score_curve"));
+  json none = json::parse(R"({"image_path": "images/a.jpg", "expressions": []})");
+  EXPECT_TRUE(Evaluate({none}, Truth()).ToJson()["grounding"]["boxes"]["all"]["precision"].is_null());
+}
+
 TEST(EvalTest, FailedRecordsAndUnknownImages) {
   json failed = json::parse(R"({"image_path": "images/a.jpg", "caption": "x", "status": "failed",
                                 "error": {"kind": "timeout"}})");

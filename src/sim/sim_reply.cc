@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "image/draw.h"
+#include "sim/sim_verify.h"
 #include "sim/sim_vision.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -42,6 +43,18 @@ std::vector<std::string_view> Lines(std::string_view text) {
   return out;
 }
 
+/// Moves each edge of `b` by up to 0.25*noise of the box size, as
+/// ApplyNoise does for seen objects.
+Box Jitter(Box b, double noise, Rng& rng) {
+  double j = 0.25 * noise;
+  double w = b.width(), h = b.height();
+  b.x1 += (rng.Uniform() * 2 - 1) * j * w;
+  b.x2 += (rng.Uniform() * 2 - 1) * j * w;
+  b.y1 += (rng.Uniform() * 2 - 1) * j * h;
+  b.y2 += (rng.Uniform() * 2 - 1) * j * h;
+  return b;
+}
+
 /// Noise applied to what the teacher "sees": missed objects, shape
 /// confusions and box jitter, all scaled by the noise level.
 std::vector<FoundShape> ApplyNoise(std::vector<FoundShape> shapes, double noise, Rng& rng) {
@@ -54,12 +67,7 @@ std::vector<FoundShape> ApplyNoise(std::vector<FoundShape> shapes, double noise,
       if (other >= static_cast<int>(s.shape)) ++other;
       s.shape = static_cast<ShapeKind>(other);
     }
-    double j = 0.25 * noise;
-    double w = s.box.width(), h = s.box.height();
-    s.box.x1 += (rng.Uniform() * 2 - 1) * j * w;
-    s.box.x2 += (rng.Uniform() * 2 - 1) * j * w;
-    s.box.y1 += (rng.Uniform() * 2 - 1) * j * h;
-    s.box.y2 += (rng.Uniform() * 2 - 1) * j * h;
+    s.box = Jitter(s.box, noise, rng);
     out.push_back(s);
   }
   return out;
@@ -93,12 +101,6 @@ nlohmann::json FitSchema(nlohmann::json reply, const nlohmann::json& schema) {
     if (pt == "array") return nlohmann::json{{name, std::move(reply)}};
   }
   return reply;
-}
-
-std::string Describe(const FoundShape& s) {
-  std::string color = ObjectPalette()[s.color].name;
-  std::string words = color + " " + ShapeName(s.shape);
-  return (std::string_view("aeiou").find(words[0]) != std::string_view::npos ? "an " : "a ") + words;
 }
 
 /// Brightens a DataFlow-dimmed image back (it was scaled by 0.8).
@@ -198,7 +200,55 @@ nlohmann::json Extraction(std::string_view prompt, const std::vector<FoundShape>
   return {{"cleaned_caption", cleaned}, {"expressions", exprs}};
 }
 
-nlohmann::json Grounding(std::string_view prompt, const std::vector<FoundShape>& seen, BoxFormat format,
+bool Matches(const FoundShape& s, const Mention& m) {
+  return s.shape == m.shape && (m.color < 0 || s.color == m.color);
+}
+
+/// A box of plausible object size (a side of 12-31% of the short side, as
+/// synthetic objects have) that overlaps no shape of `all`; nullopt when
+/// none fits after a few tries.
+std::optional<Box> BackgroundBox(const std::vector<FoundShape>& all, Size received, Rng& rng) {
+  const double W = received.width, H = received.height, short_side = std::min(W, H);
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    double side = short_side * rng.Uniform(0.12, 0.31);
+    double w = side * rng.Uniform(0.8, 1.25), h = side;
+    if (w >= W || h >= H) continue;
+    Box b;
+    b.x1 = rng.Uniform(0, W - w), b.y1 = rng.Uniform(0, H - h);
+    b.x2 = b.x1 + w, b.y2 = b.y1 + h;
+    // Keep clear of anti-aliased edges and of the rounding of a 0-1000 grid.
+    const double pad = std::max(3.0, 0.01 * short_side);
+    bool free = std::none_of(all.begin(), all.end(), [&](const FoundShape& s) {
+      return b.x1 < s.box.x2 + pad && s.box.x1 - pad < b.x2 && b.y1 < s.box.y2 + pad && s.box.y1 - pad < b.y2;
+    });
+    if (free) return b;
+  }
+  return std::nullopt;
+}
+
+/// The wrong box a noisy teacher adds to an expression: half the time on
+/// another object (one whose colour or shape differs from the mention's),
+/// otherwise on background; either kind stands in for the other when there
+/// is none. `all` is every shape in the image, before noise.
+std::optional<Box> WrongBox(const Mention& m, const std::vector<FoundShape>& all, Size received, double noise,
+                            Rng& rng) {
+  std::vector<const FoundShape*> others;
+  for (const FoundShape& s : all) {
+    if (!Matches(s, m)) others.push_back(&s);
+  }
+  bool on_object = rng.Uniform() < 0.5;
+  if (!on_object || others.empty()) {
+    if (std::optional<Box> b = BackgroundBox(all, received, rng)) return b;
+  }
+  if (others.empty()) return std::nullopt;
+  return Jitter(others[static_cast<size_t>(rng.Below(static_cast<int>(others.size())))]->box, noise, rng);
+}
+
+/// Per `E<k>` line, the seen shapes the expression names; with noise, each
+/// line gets one wrong box with probability `noise`, at a random rank, so
+/// its score is drawn from the same scores right boxes get.
+nlohmann::json Grounding(std::string_view prompt, const std::vector<FoundShape>& seen,
+                         const std::vector<FoundShape>& all, double noise, Rng& rng, BoxFormat format,
                          Size received) {
   nlohmann::json dets = nlohmann::json::array();
   for (std::string_view line : Lines(prompt)) {
@@ -212,10 +262,18 @@ nlohmann::json Grounding(std::string_view prompt, const std::vector<FoundShape>&
     std::vector<Mention> mentions = FindMentions(line.substr(colon + 1));
     if (mentions.empty()) continue;
     const Mention& m = mentions.front();
-    int rank = 0;
+    std::vector<Box> boxes;
     for (const FoundShape& s : seen) {
-      if (s.shape != m.shape || (m.color >= 0 && s.color != m.color)) continue;
-      std::array<double, 4> q = EncodeQuad(s.box, format, received);
+      if (Matches(s, m)) boxes.push_back(s.box);
+    }
+    if (noise > 0 && rng.Uniform() < noise) {
+      if (std::optional<Box> wrong = WrongBox(m, all, received, noise, rng)) {
+        boxes.insert(boxes.begin() + rng.Below(static_cast<int>(boxes.size()) + 1), *wrong);
+      }
+    }
+    int rank = 0;
+    for (const Box& box : boxes) {
+      std::array<double, 4> q = EncodeQuad(box, format, received);
       nlohmann::json coords = nlohmann::json::array();
       for (double v : q) {
         if (IsGrid(format)) {
@@ -262,7 +320,7 @@ nlohmann::json RegionsStructured(std::string_view prompt, const RgbImage& image,
     std::optional<FoundShape> seen = DescribeRegion(image, b, margin);
     std::optional<FoundShape> f = NoisyRegion(seen, noise, rng);
     if (seen && !f) continue;  // missed: a re-ask may get it
-    regions.push_back({{"region_id", id}, {"caption", f ? Describe(*f) : "a plain background"}});
+    regions.push_back({{"region_id", id}, {"caption", f ? DescribeShape(*f) : "a plain background"}});
   }
   return {{"regions", regions}};
 }
@@ -288,12 +346,18 @@ std::string RegionsDataflow(const RgbImage& dimmed, double noise, Rng& rng) {
     label.x2 = box.x1 + 7 + 13 * digits + 2, label.y2 = box.y1 + 29;
     std::optional<FoundShape> f = NoisyRegion(DescribeRegion(image, box, 2, {label}), noise, rng);
     if (!out.empty()) out += " ";
-    out += "<region" + std::to_string(n) + ">: " + (f ? Describe(*f) : "a plain background") + ".";
+    out += "<region" + std::to_string(n) + ">: " + (f ? DescribeShape(*f) : "a plain background") + ".";
   }
   return out;
 }
 
 }  // namespace
+
+std::string DescribeShape(const FoundShape& s) {
+  std::string color = ObjectPalette()[s.color].name;
+  std::string words = color + " " + ShapeName(s.shape);
+  return (std::string_view("aeiou").find(words[0]) != std::string_view::npos ? "an " : "a ") + words;
+}
 
 std::array<double, 4> EncodeQuad(const Box& box, BoxFormat format, Size received) {
   double W = std::max(1, received.width), H = std::max(1, received.height);
@@ -333,6 +397,7 @@ SimReply SimRespond(const SimRequest& request, const SimOptions& options) {
     format = *f;
   }
   SimTask task = DetectTask(request.prompt);
+  if (task == SimTask::kVerify) return SimVerify(request, options);  // every image is a crop
   std::optional<RgbImage> image;
   if (!request.images.empty()) {
     if (Result<RgbImage> img = DecodeImage(request.images.front())) image = std::move(*img);
@@ -356,8 +421,9 @@ SimReply SimRespond(const SimRequest& request, const SimOptions& options) {
                        .dump();
       break;
     case SimTask::kGrounding: {
+      std::vector<FoundShape> all = FindShapes(*image);
       nlohmann::json dets =
-          Grounding(request.prompt, ApplyNoise(FindShapes(*image), options.noise, rng), format, received);
+          Grounding(request.prompt, ApplyNoise(all, options.noise, rng), all, options.noise, rng, format, received);
       reply.text = FitSchema(std::move(dets), request.schema).dump();
       bool qwen = format == BoxFormat::kQwen25Vl || format == BoxFormat::kQwen3Vl;
       if (qwen && request.schema.is_null()) reply.text = "```json\n" + reply.text + "\n```";
@@ -369,10 +435,11 @@ SimReply SimRespond(const SimRequest& request, const SimOptions& options) {
     case SimTask::kRegionDataflow:
       reply.text = RegionsDataflow(*image, options.noise, rng);
       break;
+    case SimTask::kVerify:  // answered above
     case SimTask::kUnknown: {
       std::string text = "The image shows";
       std::vector<FoundShape> shapes = FindShapes(*image);
-      for (size_t i = 0; i < shapes.size(); ++i) text += (i ? ", " : " ") + Describe(shapes[i]);
+      for (size_t i = 0; i < shapes.size(); ++i) text += (i ? ", " : " ") + DescribeShape(shapes[i]);
       reply.text = shapes.empty() ? "The image shows a plain background." : text + ".";
       break;
     }

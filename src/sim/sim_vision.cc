@@ -318,7 +318,7 @@ SimTask DetectTask(std::string_view prompt) {
   if (prompt.find("Describe the content of each marked region") != std::string_view::npos) {
     return SimTask::kRegionDataflow;
   }
-  bool region = false, expr = false, caption = false;
+  bool region = false, expr = false, caption = false, verify = false;
   size_t pos = 0;
   while (pos <= prompt.size()) {
     size_t nl = prompt.find('\n', pos);
@@ -333,9 +333,15 @@ SimTask DetectTask(std::string_view prompt) {
       if (i < line.size() && line[i] == ':') expr = true;
     }
     if (line.starts_with("Caption: ")) caption = true;
+    if (line.starts_with("Crop ") && line.size() > 5 && std::isdigit(static_cast<unsigned char>(line[5]))) {
+      size_t i = 5;
+      while (i < line.size() && std::isdigit(static_cast<unsigned char>(line[i]))) ++i;
+      if (line.substr(i).starts_with(": box ")) verify = true;
+    }
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
   }
+  if (verify) return SimTask::kVerify;
   if (region) return SimTask::kRegionStructured;
   if (expr) return SimTask::kGrounding;
   if (caption) return SimTask::kExtraction;

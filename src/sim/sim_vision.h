@@ -25,7 +25,7 @@ namespace groundcap {
 
 struct SimOptions {
   std::string imitate = "gemini";  ///< a BoxFormat name, or "auto" (from the request's model)
-  double noise = 0;                ///< 0..1: box jitter, missed objects, shape confusions
+  double noise = 0;                ///< 0..1: box jitter, missed objects, shape confusions, wrong boxes, wrong verifications
   uint64_t seed = 1;               ///< noise seed; the same request always gets the same reply
 };
 
@@ -57,7 +57,8 @@ std::optional<FoundShape> DescribeRegion(const RgbImage& image, const Box& regio
                                         const std::vector<Box>& hidden = {});
 
 /// Which task a prompt asks for (docs/formats.md "Prompt protocol").
-enum class SimTask { kExtraction, kGrounding, kRegionStructured, kRegionDataflow, kUnknown };
+/// kVerify (a `Crop <k>: box ...` line) wins over the others but DataFlow's.
+enum class SimTask { kExtraction, kGrounding, kRegionStructured, kRegionDataflow, kVerify, kUnknown };
 SimTask DetectTask(std::string_view prompt);
 
 /// A shape named in text: "a small red circle" -> color red, shape circle.
@@ -67,6 +68,9 @@ struct Mention {
   ShapeKind shape = ShapeKind::kCircle;
 };
 std::vector<Mention> FindMentions(std::string_view text);
+
+/// How the teacher names a shape it sees: "a red circle", "an orange star".
+std::string DescribeShape(const FoundShape& shape);
 
 /// Removes speech artefacts ("in this image we can see", "there is also",
 /// ...) and capitalises sentences.

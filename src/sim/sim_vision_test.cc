@@ -1,6 +1,7 @@
 #include "sim/sim_vision.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -302,16 +303,19 @@ TEST(SimVisionTest, AnswersDataflowPromptFromGreenMarks) {
 }
 
 /// Prediction records as the grounding pipeline writes them, from the
-/// simulated teacher's replies, to check what noise does to the scores.
-EvalReport ScoreSimulatedRun(double noise) {
+/// simulated teacher's replies, with the truth of their scenes.
+struct SimulatedRun {
   std::vector<nlohmann::json> preds;
   std::vector<TruthImage> truth;
-  for (int i = 0; i < 10; ++i) {
-    Scene s = MakeScene(21, i);
+};
+
+SimulatedRun GroundSimulatedRun(double noise, int scenes = 10, uint64_t scene_seed = 21) {
+  SimulatedRun run;
+  for (int i = 0; i < scenes; ++i) {
+    Scene s = MakeScene(scene_seed, i);
     std::string path = "images/" + std::to_string(i) + ".jpg";
     Result<TruthImage> t = ParseTruthRecord(SceneTruth(s, path));
-    truth.push_back(*t);
-    Grounded g;
+    run.truth.push_back(*t);
     Result<PreparedImage> sent = PrepareForTeacher(s.image, PrepareOptions{});
     SimRequest req;
     req.images.push_back(sent->bytes);
@@ -329,9 +333,14 @@ EvalReport ScoreSimulatedRun(double noise) {
       }
       rec["expressions"].push_back(e);
     }
-    preds.push_back(rec);
+    run.preds.push_back(rec);
   }
-  return Evaluate(preds, truth, 0.5);
+  return run;
+}
+
+EvalReport ScoreSimulatedRun(double noise) {
+  SimulatedRun run = GroundSimulatedRun(noise);
+  return Evaluate(run.preds, run.truth, 0.5);
 }
 
 TEST(SimVisionTest, NoiseDegradesTheScoresAsConfigured) {
@@ -346,6 +355,61 @@ TEST(SimVisionTest, NoiseDegradesTheScoresAsConfigured) {
   EXPECT_GT(noisy.grounding.accuracy(), 0.2);
   EXPECT_GT(noisy.grounding.missing, 0);
   EXPECT_LT(noisy.grounding.mean_iou(), clean.grounding.mean_iou() - 0.1);
+}
+
+TEST(SimVisionTest, NoiseAddsWrongBoxesOnOtherObjectsAndBackground) {
+  SimulatedRun clean_run = GroundSimulatedRun(0, 40);
+  SimulatedRun run = GroundSimulatedRun(0.2, 40);
+  EvalReport clean = Evaluate(clean_run.preds, clean_run.truth, 0.5);
+  EvalReport noisy = Evaluate(run.preds, run.truth, 0.5);
+  ASSERT_GT(noisy.grounding.objects, 120);
+  EXPECT_EQ(clean.grounding.boxes_all.correct, clean.grounding.boxes_all.boxes) << "noise 0: every box is right";
+  // noise 0.2: ~12% of objects missed or confused, one wrong box on ~20% of
+  // the expressions: precision ~0.8.
+  double precision = *noisy.grounding.boxes_all.precision();
+  EXPECT_GT(precision, 0.7);
+  EXPECT_LT(precision, 0.9);
+  double recall = static_cast<double>(noisy.grounding.boxes_all.objects_hit) / noisy.grounding.objects;
+  EXPECT_GT(recall, 0.82) << "wrong boxes come on top of the right ones, they replace none";
+  std::printf("noise 0.2 over %lld objects: box precision %.3f, recall %.3f\n",
+              static_cast<long long>(noisy.grounding.objects), precision, recall);
+  // Each wrong box lies on another object or on background (touching no
+  // object), and is scored like the right boxes.
+  int on_object = 0, on_background = 0, wrong_top_score = 0, right_top_score = 0;
+  for (size_t i = 0; i < run.preds.size(); ++i) {
+    const TruthImage& t = run.truth[i];
+    for (const auto& e : run.preds[i]["expressions"]) {
+      for (const auto& inst : e["instances"]) {
+        Box b;
+        b.x1 = inst["bbox"][0].get<double>(), b.y1 = inst["bbox"][1].get<double>();
+        b.x2 = inst["bbox"][2].get<double>(), b.y2 = inst["bbox"][3].get<double>();
+        const std::string text = NormalizeExpression(e["text"].get<std::string>());
+        double own = 0, other = 0, any_overlap = 0;
+        for (const TruthObject& o : t.objects) {
+          double iou = IoU(b, o.box);
+          double& slot = NormalizeExpression(o.expression) == text ? own : other;
+          slot = std::max(slot, iou);
+          any_overlap = std::max(any_overlap, iou);
+        }
+        bool top = inst["score"].get<double>() >= 0.95;
+        if (own >= 0.5) {
+          right_top_score += top;
+          continue;
+        }
+        if (other >= 0.5) {
+          ++on_object;
+        } else {
+          EXPECT_EQ(any_overlap, 0.0) << "a wrong box on background touches no object";
+          ++on_background;
+        }
+        wrong_top_score += top;
+      }
+    }
+  }
+  EXPECT_GT(on_object, 5);
+  EXPECT_GT(on_background, 5);
+  EXPECT_GT(wrong_top_score, (on_object + on_background) / 4) << "a score threshold cannot separate them";
+  EXPECT_GT(right_top_score, 0);
 }
 
 }  // namespace
