@@ -215,15 +215,20 @@ inline std::vector<std::string> Captions(int n, const std::string& prefix = "cap
   return v;
 }
 
-inline StepStats RunEcho(const Fixture& f, Teacher* t, const std::string& config = "v1", RunOptions o = {}) {
+/// Runs `logic` (named "echo", so JournalEntries finds its journal) over f.
+inline StepStats RunLogic(const Fixture& f, Teacher* t, std::shared_ptr<StepLogic> logic, RunOptions o = {}) {
   StepPlan plan;
   plan.index = 0;
-  plan.logic = std::make_unique<EchoStep>(config);
+  plan.logic = std::move(logic);
   plan.input_jsonl = f.input;
   o.results_dir = f.dir + "/results";
   o.progress = false;
   std::filesystem::create_directories(o.results_dir);
   return RunStep(plan, t, o);
+}
+
+inline StepStats RunEcho(const Fixture& f, Teacher* t, const std::string& config = "v1", RunOptions o = {}) {
+  return RunLogic(f, t, std::make_shared<EchoStep>(config), o);
 }
 
 inline std::vector<J> ReadOutput(const std::string& path) {
