@@ -33,6 +33,11 @@ std::vector<SpecField> WorkflowSpecFields() {
                "redo samples whose checkpoint is a failure (successes are kept)"));
   v.push_back(MakeField("workflow.sample_deadline_s", FieldType::kFloat, "0",
                         "fail a sample that takes longer than this many seconds (0 = no limit)", 0));
+  v.push_back(MakeField("workflow.stop_after_connection_failures", FieldType::kInt, "5",
+                        "stop the run (exit 3, resumable) when this many samples in a row could not reach "
+                        "the teacher at all (refused, DNS, unreachable); such samples are never recorded "
+                        "and a re-run redoes them (0 = never stop early)",
+                        0, 1000000000));
   v.push_back(MakeField("data.input_jsonl", FieldType::kString, "\"\"", "input JSONL, one record per line"));
   v.back().required = true;
   v.push_back(MakeField("data.image_root", FieldType::kString, "\"\"",
@@ -48,6 +53,7 @@ RunOptions RunOptionsFromSpec(const Spec& spec) {
   o.force_reprocess = spec.Bool(p + "workflow.force_reprocess");
   o.retry_failed = spec.Bool(p + "workflow.retry_failed");
   o.sample_deadline_s = spec.Float(p + "workflow.sample_deadline_s");
+  o.stop_after_connection_failures = spec.Int(p + "workflow.stop_after_connection_failures");
   return o;
 }
 
@@ -195,6 +201,7 @@ class Runner {
   void Finish(int slot_index, const nlohmann::ordered_json* output, const Error* error);
   void CheckDeadlines();
   void AbandonStuckRounds();
+  void OnConnectFailure(const Error& error);
   Error DeadlineError() const {
     return Error::Make(ErrorKind::kDeadline, fmt::format("sample took longer than {} s", opt_.sample_deadline_s));
   }
@@ -219,6 +226,9 @@ class Runner {
   StepStats stats_;
   int64_t run_done_ = 0, run_failed_ = 0;
   int stuck_limit_ = 4;                ///< stuck CPU workers that stop the run
+  int64_t connect_streak_ = 0;         ///< samples in a row that never reached the teacher
+  int64_t connect_unrecorded_ = 0;     ///< samples left unrecorded for that reason
+  std::string last_connect_error_;
 };
 
 void Runner::StopAdmitting(const std::string& reason) {
@@ -341,10 +351,16 @@ void Runner::OnEvent(Event& e) {
     s.in_cpu = false;
     return OnAction(e.slot, e.action);
   }
+  const std::optional<Error>& reply_error = e.reply.error;
+  if (!reply_error || (reply_error->kind != ErrorKind::kConnect && reply_error->kind != ErrorKind::kCancelled))
+    connect_streak_ = 0;  // the teacher answered (an error from the server counts)
   s.replies[e.index] = std::move(e.reply);
   if (--s.pending > 0) return;
+  // Replies that end the sample unrecorded, whatever the step would make of
+  // them: a resume redoes it.
   for (const TeacherReply& r : s.replies) {
-    if (r.error && (r.error->fatal_for_run() || r.error->kind == ErrorKind::kCancelled))
+    if (r.error && (r.error->fatal_for_run() || r.error->kind == ErrorKind::kCancelled ||
+                    r.error->kind == ErrorKind::kConnect))
       return Finish(e.slot, nullptr, &*r.error);
   }
   RunCpu(e.slot, false, std::move(s.replies));
@@ -383,9 +399,12 @@ void Runner::OnAction(int slot_index, StepAction& action) {
 
 void Runner::Finish(int slot_index, const nlohmann::ordered_json* output, const Error* error) {
   Slot& s = slots_[slot_index];
-  if (error && (error->fatal_for_run() || error->kind == ErrorKind::kCancelled)) {
-    // Not recorded: the sample stays unfinished and a resume redoes it.
+  if (error && (error->fatal_for_run() || error->kind == ErrorKind::kCancelled ||
+                error->kind == ErrorKind::kConnect)) {
+    // Not recorded: the sample stays unfinished and a resume redoes it. A
+    // connection failure never reached the server, so redoing it is free.
     if (error->fatal_for_run()) StopAdmitting(fmt::format("{}: {}", ErrorKindName(error->kind), error->message));
+    if (error->kind == ErrorKind::kConnect) OnConnectFailure(*error);
   } else {
     // A round still in the CPU was abandoned and may write to the job: the
     // record comes from the admitted copy then.
@@ -407,6 +426,20 @@ void Runner::Finish(int slot_index, const nlohmann::ordered_json* output, const 
   s.in_cpu = false;
   s.replies.clear();
   --in_flight_;
+}
+
+void Runner::OnConnectFailure(const Error& error) {
+  ++connect_unrecorded_;
+  ++connect_streak_;
+  last_connect_error_ = error.message;
+  const int64_t n = opt_.stop_after_connection_failures;
+  if (n <= 0 || connect_streak_ < n || stop_admitting_) return;
+  StopAdmitting(fmt::format("teacher unreachable: {} samples in a row could not connect ({}); "
+                            "check the URL and the server, then re-run to resume",
+                            connect_streak_, error.message));
+  // The samples in flight are waiting on the same dead endpoint, each
+  // through its whole retry budget: cancel them (unrecorded, redone on resume).
+  if (teacher_) teacher_->Stop();
 }
 
 void Runner::CheckDeadlines() {
@@ -518,6 +551,13 @@ StepStats Runner::Run() {
     progress.Update(Counts());
   }
   pool_.reset();  // joins the workers left: they are idle (stuck ones were detached)
+  if (connect_unrecorded_ > 0 && !stats_.stopped) {
+    // Fewer than workflow.stop_after_connection_failures in a row, or the
+    // input ended first: the step is still unfinished, say why.
+    stats_.stopped = true;
+    stats_.stop_reason = fmt::format("{} samples could not reach the teacher (last: {}); re-run to redo them",
+                                     connect_unrecorded_, last_connect_error_);
+  }
   journal_->Sync();
   progress.Finish(Counts());
   if (rejects_) std::fclose(rejects_);

@@ -30,6 +30,9 @@ struct RunOptions {
   /// After a stop signal, wait this long for in-flight samples; then cancel
   /// the teacher's requests and leave stuck CPU rounds behind (unrecorded).
   double grace_s = 15;
+  /// Stop the run when this many samples in a row failed with kConnect (the
+  /// teacher was never reached); 0 = never. Such samples are not recorded.
+  int64_t stop_after_connection_failures = 5;
   int cpu_threads = 0;           ///< 0 = std::thread::hardware_concurrency()
   bool progress = true;          ///< progress line / periodic log lines
   double journal_sync_s = 1.0;   ///< fdatasync interval of the journal
