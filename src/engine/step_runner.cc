@@ -107,8 +107,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// After the grace period the teacher is stopped and cancels what it holds;
-/// a sample still waiting this long after that is given up on.
+/// After the grace period the teacher is stopped and cancels what it holds.
+/// A CPU round still running this long after it (time for a round that just
+/// got its paid-for replies to finish and be recorded) is stuck and left
+/// behind; a sample still waiting kCancelWait after it is given up on.
+constexpr std::chrono::seconds kStuckAfterGrace{1};
 constexpr std::chrono::seconds kCancelWait{5};
 
 /// What the CPU workers and teacher callbacks hand to the coordinator.
@@ -534,7 +537,7 @@ StepStats Runner::Run() {
       // Rounds stuck in step code (a blocking read, a loop) are left behind
       // on their threads: their samples stay unrecorded. The journal is only
       // written by this thread, so nothing is half-written.
-      AbandonStuckRounds();
+      if (Clock::now() > grace_end + kStuckAfterGrace) AbandonStuckRounds();
       if (Clock::now() > grace_end + kCancelWait) {
         // A teacher that never delivers its cancellations must not hold the run either.
         for (size_t i = 0; i < slots_.size(); ++i) {
