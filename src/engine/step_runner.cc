@@ -239,8 +239,8 @@ void Runner::StopAdmitting(const std::string& reason) {
   stop_admitting_ = true;
   stats_.stopped = true;
   stats_.stop_reason = reason;
-  GC_WARN("{}: stopping ({}); {} samples in flight will be recorded if they finish", stats_.name, reason,
-          in_flight_);
+  GC_WARN("{}: stopping ({}); {} samples still in flight (recorded if they finish, else redone on resume)",
+          stats_.name, reason, in_flight_);
 }
 
 void Runner::Reject(const JsonlLine& line, const std::string& reason) {
