@@ -3,9 +3,11 @@
 #include <curl/curl.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "cli/cli.h"
+#include "engine/cpu_pool.h"
 #include "image/image.h"
 #include "util/error.h"
 
@@ -19,6 +21,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "groundcap: error: %s\n", e.what());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "groundcap: internal error: %s\n", e.what());
+  }
+  if (groundcap::StuckCpuWorkers() > 0) {
+    // A step round is still blocked on a thread the runner left behind (grace
+    // period over, or its deadline passed). Everything is written: leave
+    // without tearing libvips/libcurl down or running static destructors
+    // under it.
+    std::fflush(nullptr);
+    std::_Exit(rc);
   }
   groundcap::ShutdownImageLibrary();
   curl_global_cleanup();

@@ -15,7 +15,9 @@ namespace groundcap {
 /// One step of a run, ready to execute.
 struct StepPlan {
   int index = 0;                      ///< N in results_dir/step_<N>_<name>/
-  std::unique_ptr<StepLogic> logic;
+  /// Shared: a CPU round abandoned by the runner (a stuck step) keeps the
+  /// step alive until it returns, even after the run is over.
+  std::shared_ptr<StepLogic> logic;
   std::string input_jsonl;            ///< what this step reads
 };
 

@@ -13,6 +13,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/cpu_pool.h"
 #include "engine/journal.h"
 #include "engine/progress.h"
 #include "engine/sample_id.h"
@@ -34,6 +35,11 @@ std::vector<SpecField> WorkflowSpecFields() {
                         "fail a sample that takes longer than this many seconds (0 = no limit)", 0));
   v.push_back(MakeField("quality.flagged_exit_nonzero", FieldType::kBool, "true",
                         "exit status 1 when a sample is flagged, as when one failed"));
+  v.push_back(MakeField("workflow.stop_after_connection_failures", FieldType::kInt, "5",
+                        "stop the run (exit 3, resumable) when this many samples in a row could not reach "
+                        "the teacher at all (refused, DNS, unreachable); such samples are never recorded "
+                        "and a re-run redoes them (0 = never stop early)",
+                        0, 1000000000));
   v.push_back(MakeField("data.input_jsonl", FieldType::kString, "\"\"", "input JSONL, one record per line"));
   v.back().required = true;
   v.push_back(MakeField("data.image_root", FieldType::kString, "\"\"",
@@ -49,6 +55,7 @@ RunOptions RunOptionsFromSpec(const Spec& spec) {
   o.force_reprocess = spec.Bool(p + "workflow.force_reprocess");
   o.retry_failed = spec.Bool(p + "workflow.retry_failed");
   o.sample_deadline_s = spec.Float(p + "workflow.sample_deadline_s");
+  o.stop_after_connection_failures = spec.Int(p + "workflow.stop_after_connection_failures");
   return o;
 }
 
@@ -105,6 +112,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// After the grace period the teacher is stopped and cancels what it holds.
+/// A CPU round still running this long after it (time for a round that just
+/// got its paid-for replies to finish and be recorded) is stuck and left
+/// behind; a sample still waiting kCancelWait after it is given up on.
+constexpr std::chrono::seconds kStuckAfterGrace{1};
+constexpr std::chrono::seconds kCancelWait{5};
+
 /// What the CPU workers and teacher callbacks hand to the coordinator.
 struct Event {
   enum class Kind { kCpuDone, kReply } kind = Kind::kCpuDone;
@@ -138,58 +152,21 @@ class EventQueue {
   std::deque<Event> q_;
 };
 
-/// Fixed pool of CPU workers running StepLogic rounds.
-class CpuPool {
- public:
-  explicit CpuPool(int n) {
-    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Loop(); });
-  }
-  ~CpuPool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    for (std::thread& t : threads_) t.join();
-  }
-  void Run(std::function<void()> task) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      tasks_.push_back(std::move(task));
-    }
-    cv_.notify_one();
-  }
-
- private:
-  void Loop() {
-    while (true) {
-      std::function<void()> task;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return done_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool done_ = false;
-  std::vector<std::thread> threads_;
-};
-
 struct Slot {
   bool busy = false;
   uint64_t gen = 0;
-  SampleJob job;
+  /// Shared with the CPU round working on it, which may outlive the slot's
+  /// use of it when the round is abandoned (CpuPool::Abandon).
+  std::shared_ptr<SampleJob> job;
+  /// The job as admitted (id, record, warnings), kept when a deadline is
+  /// set: the failure of a sample whose round is abandoned is recorded from
+  /// it, since the abandoned round may still be writing to `job`.
+  SampleJob admitted;
   std::string fingerprint;
   std::vector<TeacherReply> replies;
   size_t pending = 0;
   bool in_cpu = false;
-  bool expired = false;
+  uint64_t cpu_ticket = 0;  ///< CpuPool ticket of the round in progress
   Clock::time_point start;
 };
 
@@ -211,8 +188,8 @@ class Runner {
   Runner(const StepPlan& plan, Teacher* teacher, const RunOptions& opt)
       : plan_(plan), logic_(*plan.logic), teacher_(teacher), opt_(opt),
         queue_(std::make_shared<EventQueue>()) {}
-  /// Also runs when Run() throws (disk full, a throwing StepLogic): join the
-  /// CPU pool before slots_ (which its rounds write to) is destroyed.
+  /// Also runs when Run() throws (disk full, a throwing StepLogic): joins
+  /// the CPU pool (its rounds own what they touch, see RunCpu).
   ~Runner() {
     pool_.reset();
     if (rejects_) std::fclose(rejects_);
@@ -231,6 +208,8 @@ class Runner {
   void OnAction(int slot_index, StepAction& action);
   void Finish(int slot_index, const nlohmann::ordered_json* output, const Error* error);
   void CheckDeadlines();
+  void AbandonStuckRounds();
+  void OnConnectFailure(const Error& error);
   Error DeadlineError() const {
     return Error::Make(ErrorKind::kDeadline, fmt::format("sample took longer than {} s", opt_.sample_deadline_s));
   }
@@ -254,6 +233,10 @@ class Runner {
   bool input_done_ = false;
   StepStats stats_;
   int64_t run_done_ = 0, run_failed_ = 0;
+  int stuck_limit_ = 4;                ///< stuck CPU workers that stop the run
+  int64_t connect_streak_ = 0;         ///< samples in a row that never reached the teacher
+  int64_t connect_unrecorded_ = 0;     ///< samples left unrecorded for that reason
+  std::string last_connect_error_;
 };
 
 void Runner::StopAdmitting(const std::string& reason) {
@@ -261,7 +244,8 @@ void Runner::StopAdmitting(const std::string& reason) {
   stop_admitting_ = true;
   stats_.stopped = true;
   stats_.stop_reason = reason;
-  GC_WARN("{}: stopping ({}); {} samples in flight will be recorded", stats_.name, reason, in_flight_);
+  GC_WARN("{}: stopping ({}); {} samples still in flight (recorded if they finish, else redone on resume)",
+          stats_.name, reason, in_flight_);
 }
 
 void Runner::Reject(const JsonlLine& line, const std::string& reason) {
@@ -322,11 +306,16 @@ void Runner::Admit(SampleJob job, std::string fingerprint) {
   Slot& s = slots_[idx];
   s.busy = true;
   ++s.gen;
-  s.job = std::move(job);
+  if (opt_.sample_deadline_s > 0) {
+    s.admitted.sample_id = job.sample_id;
+    s.admitted.line = job.line;
+    s.admitted.record = job.record;
+    s.admitted.warnings = job.warnings;
+  }
+  s.job = std::make_shared<SampleJob>(std::move(job));
   s.fingerprint = std::move(fingerprint);
   s.replies.clear();
   s.pending = 0;
-  s.expired = false;
   s.start = Clock::now();
   ++in_flight_;
   ++stats_.processed;
@@ -336,26 +325,30 @@ void Runner::Admit(SampleJob job, std::string fingerprint) {
 void Runner::RunCpu(int slot_index, bool begin, std::vector<TeacherReply> replies) {
   Slot& s = slots_[slot_index];
   s.in_cpu = true;
-  SampleJob* job = &s.job;
+  // The round owns what it touches (the job, the step, the queue) and not
+  // `this`: an abandoned round may return after the run is over.
+  std::shared_ptr<SampleJob> job = s.job;
+  std::shared_ptr<StepLogic> logic = plan_.logic;
+  std::shared_ptr<EventQueue> queue = queue_;
   uint64_t gen = s.gen;
-  pool_->Run([this, job, slot_index, gen, begin, replies = std::move(replies)]() mutable {
+  s.cpu_ticket = pool_->Run([job, logic, queue, slot_index, gen, begin, replies = std::move(replies)]() mutable {
     Event e;
     e.kind = Event::Kind::kCpuDone;
     e.slot = slot_index;
     e.gen = gen;
     try {
       if (begin) {
-        e.action = logic_.Begin(*job);
+        e.action = logic->Begin(*job);
       } else {
         ++job->round;
-        e.action = logic_.Continue(*job, std::move(replies));
+        e.action = logic->Continue(*job, std::move(replies));
       }
     } catch (const std::exception& ex) {
       e.action = StepAction::Fail(Error::Make(ErrorKind::kInternal, std::string("exception: ") + ex.what()));
     } catch (...) {  // anything escaping a pool thread would std::terminate
       e.action = StepAction::Fail(Error::Make(ErrorKind::kInternal, "unknown exception"));
     }
-    queue_->Push(std::move(e));
+    queue->Push(std::move(e));
   });
 }
 
@@ -364,16 +357,18 @@ void Runner::OnEvent(Event& e) {
   if (!s.busy || s.gen != e.gen) return;  // late reply of a sample already finished
   if (e.kind == Event::Kind::kCpuDone) {
     s.in_cpu = false;
-    if (s.expired) {
-      Error err = DeadlineError();
-      return Finish(e.slot, nullptr, &err);
-    }
     return OnAction(e.slot, e.action);
   }
+  const std::optional<Error>& reply_error = e.reply.error;
+  if (!reply_error || (reply_error->kind != ErrorKind::kConnect && reply_error->kind != ErrorKind::kCancelled))
+    connect_streak_ = 0;  // the teacher answered (an error from the server counts)
   s.replies[e.index] = std::move(e.reply);
   if (--s.pending > 0) return;
+  // Replies that end the sample unrecorded, whatever the step would make of
+  // them: a resume redoes it.
   for (const TeacherReply& r : s.replies) {
-    if (r.error && (r.error->fatal_for_run() || r.error->kind == ErrorKind::kCancelled))
+    if (r.error && (r.error->fatal_for_run() || r.error->kind == ErrorKind::kCancelled ||
+                    r.error->kind == ErrorKind::kConnect))
       return Finish(e.slot, nullptr, &*r.error);
   }
   RunCpu(e.slot, false, std::move(s.replies));
@@ -412,15 +407,21 @@ void Runner::OnAction(int slot_index, StepAction& action) {
 
 void Runner::Finish(int slot_index, const nlohmann::ordered_json* output, const Error* error) {
   Slot& s = slots_[slot_index];
-  if (error && (error->fatal_for_run() || error->kind == ErrorKind::kCancelled)) {
-    // Not recorded: the sample stays unfinished and a resume redoes it.
+  if (error && (error->fatal_for_run() || error->kind == ErrorKind::kCancelled ||
+                error->kind == ErrorKind::kConnect)) {
+    // Not recorded: the sample stays unfinished and a resume redoes it. A
+    // connection failure never reached the server, so redoing it is free.
     if (error->fatal_for_run()) StopAdmitting(fmt::format("{}: {}", ErrorKindName(error->kind), error->message));
+    if (error->kind == ErrorKind::kConnect) OnConnectFailure(*error);
   } else {
+    // A round still in the CPU was abandoned and may write to the job: the
+    // record comes from the admitted copy then.
+    const SampleJob& job = s.in_cpu ? s.admitted : *s.job;
     JournalEntry entry;
-    entry.id = s.job.sample_id;
+    entry.id = job.sample_id;
     entry.fingerprint = s.fingerprint;
     entry.status = error ? JournalStatus::kFailed : JournalStatus::kOk;
-    entry.record = OutputRecord(s.job, output ? *output : nlohmann::ordered_json(), error);
+    entry.record = OutputRecord(job, output ? *output : nlohmann::ordered_json(), error);
     if (error) entry.error = *error;
     journal_->Append(entry);
     ++run_done_;
@@ -428,9 +429,25 @@ void Runner::Finish(int slot_index, const nlohmann::ordered_json* output, const 
   }
   s.busy = false;
   ++s.gen;
-  s.job = SampleJob();
+  s.job.reset();
+  s.admitted = SampleJob();
+  s.in_cpu = false;
   s.replies.clear();
   --in_flight_;
+}
+
+void Runner::OnConnectFailure(const Error& error) {
+  ++connect_unrecorded_;
+  ++connect_streak_;
+  last_connect_error_ = error.message;
+  const int64_t n = opt_.stop_after_connection_failures;
+  if (n <= 0 || connect_streak_ < n || stop_admitting_) return;
+  StopAdmitting(fmt::format("teacher unreachable: {} samples in a row could not connect ({}); "
+                            "check the URL and the server, then re-run to resume",
+                            connect_streak_, error.message));
+  // The samples in flight are waiting on the same dead endpoint, each
+  // through its whole retry budget: cancel them (unrecorded, redone on resume).
+  if (teacher_) teacher_->Stop();
 }
 
 void Runner::CheckDeadlines() {
@@ -438,14 +455,32 @@ void Runner::CheckDeadlines() {
   auto now = Clock::now();
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    if (!s.busy || s.expired) continue;
+    if (!s.busy) continue;
     if (std::chrono::duration<double>(now - s.start).count() < opt_.sample_deadline_s) continue;
-    if (s.in_cpu) {
-      s.expired = true;  // finished when the CPU round returns
-    } else {
-      Error err = DeadlineError();
-      Finish(static_cast<int>(i), nullptr, &err);
+    // A round still in the CPU may never return (a blocking read, a step
+    // stuck in a loop): abandon it to a retired thread, with a replacement,
+    // and record the failure from the admitted copy of the job.
+    if (s.in_cpu && pool_->Abandon(s.cpu_ticket, true)) {
+      GC_WARN("{}: {}: a CPU worker is stuck past the deadline; leaving it behind", stats_.name,
+              s.admitted.sample_id);
     }
+    Error err = DeadlineError();
+    Finish(static_cast<int>(i), nullptr, &err);
+  }
+  if (pool_->stuck() >= stuck_limit_ && !stop_admitting_) {
+    StopAdmitting(fmt::format("{} CPU workers are stuck in step code (a blocking file or a hung "
+                              "filesystem?)", pool_->stuck()));
+  }
+}
+
+void Runner::AbandonStuckRounds() {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    if (!s.busy || !s.in_cpu) continue;
+    if (pool_->Abandon(s.cpu_ticket, false))
+      GC_WARN("{}: a CPU worker is stuck; leaving it behind, its sample is redone on resume", stats_.name);
+    Error err = Error::Make(ErrorKind::kCancelled, "abandoned at the end of the grace period");
+    Finish(static_cast<int>(i), nullptr, &err);
   }
 }
 
@@ -476,6 +511,7 @@ StepStats Runner::Run() {
   config_fp_ = logic_.ConfigFingerprint();
   int cpu = opt_.cpu_threads > 0 ? opt_.cpu_threads : static_cast<int>(std::thread::hardware_concurrency());
   pool_ = std::make_unique<CpuPool>(std::max(1, cpu));
+  stuck_limit_ = std::max(4, cpu);
   slots_.resize(static_cast<size_t>(std::max(1, opt_.max_workers)));
   Progress progress(StepDir("", plan_).substr(1), opt_.progress);
   GC_INFO("{}: reading {} ({} checkpoints loaded)", stats_.name, plan_.input_jsonl, journal_->size());
@@ -497,17 +533,39 @@ StepStats Runner::Run() {
       HandleLine(line);
     }
     if (in_flight_ == 0 && (input_done_ || stop_admitting_)) break;
-    if (grace_end != Clock::time_point{} && Clock::now() > grace_end && !teacher_stopped) {
-      GC_WARN("{}: grace period over, cancelling {} samples in flight", stats_.name, in_flight_);
-      if (teacher_) teacher_->Stop();
-      teacher_stopped = true;
+    if (grace_end != Clock::time_point{} && Clock::now() > grace_end) {
+      if (!teacher_stopped) {
+        GC_WARN("{}: grace period over, cancelling {} samples in flight", stats_.name, in_flight_);
+        if (teacher_) teacher_->Stop();
+        teacher_stopped = true;
+      }
+      // Rounds stuck in step code (a blocking read, a loop) are left behind
+      // on their threads: their samples stay unrecorded. The journal is only
+      // written by this thread, so nothing is half-written.
+      if (Clock::now() > grace_end + kStuckAfterGrace) AbandonStuckRounds();
+      if (Clock::now() > grace_end + kCancelWait) {
+        // A teacher that never delivers its cancellations must not hold the run either.
+        for (size_t i = 0; i < slots_.size(); ++i) {
+          if (!slots_[i].busy) continue;
+          Error err = Error::Make(ErrorKind::kCancelled, "no answer after the grace period");
+          Finish(static_cast<int>(i), nullptr, &err);
+        }
+      }
+      if (in_flight_ == 0) break;
     }
     Event e;
     if (queue_->PopWait(&e, std::chrono::milliseconds(100))) OnEvent(e);
     CheckDeadlines();
     progress.Update(Counts());
   }
-  pool_.reset();  // joins: no CPU round still touches a slot
+  pool_.reset();  // joins the workers left: they are idle (stuck ones were detached)
+  if (connect_unrecorded_ > 0 && !stats_.stopped) {
+    // Fewer than workflow.stop_after_connection_failures in a row, or the
+    // input ended first: the step is still unfinished, say why.
+    stats_.stopped = true;
+    stats_.stop_reason = fmt::format("{} samples could not reach the teacher (last: {}); re-run to redo them",
+                                     connect_unrecorded_, last_connect_error_);
+  }
   journal_->Sync();
   progress.Finish(Counts());
   if (rejects_) std::fclose(rejects_);

@@ -23,8 +23,16 @@ struct RunOptions {
   int max_workers = 4;           ///< samples in flight at most
   bool force_reprocess = false;  ///< redo everything
   bool retry_failed = false;     ///< redo samples whose checkpoint is a failure
-  double sample_deadline_s = 0;  ///< per-sample wall-time limit, 0 = none
-  double grace_s = 15;           ///< after a stop signal, wait this long for in-flight samples
+  /// Per-sample wall-time limit, 0 = none. A CPU round still running at the
+  /// deadline is abandoned to its thread (CpuPool::Abandon) and the sample
+  /// recorded as failed (kind deadline).
+  double sample_deadline_s = 0;
+  /// After a stop signal, wait this long for in-flight samples; then cancel
+  /// the teacher's requests and leave stuck CPU rounds behind (unrecorded).
+  double grace_s = 15;
+  /// Stop the run when this many samples in a row failed with kConnect (the
+  /// teacher was never reached); 0 = never. Such samples are not recorded.
+  int64_t stop_after_connection_failures = 5;
   int cpu_threads = 0;           ///< 0 = std::thread::hardware_concurrency()
   bool progress = true;          ///< progress line / periodic log lines
   double journal_sync_s = 1.0;   ///< fdatasync interval of the journal

@@ -83,6 +83,65 @@ TEST(StepRunnerTest, SampleDeadline) {
   EXPECT_EQ(s.failed_by_kind["deadline"], 3);
 }
 
+// A teacher nobody can reach (kConnect: refused, DNS, unreachable): the run
+// stops after workflow.stop_after_connection_failures samples in a row,
+// records none of them, and a plain re-run redoes them.
+TEST(StepRunnerTest, UnreachableTeacherStopsTheRunWithoutRecordingFailures) {
+  Fixture f = MakeInput("unreachable", Captions(40));
+  FakeTeacher dead(1);
+  dead.SetUnreachable(true);
+  RunOptions o;
+  o.max_workers = 2;
+  o.stop_after_connection_failures = 5;
+  StepStats s = RunEcho(f, &dead, "v1", o);
+  EXPECT_TRUE(s.stopped);
+  EXPECT_NE(s.stop_reason.find("teacher unreachable: 5 samples in a row"), std::string::npos) << s.stop_reason;
+  EXPECT_NE(s.stop_reason.find("http://127.0.0.1:9/v1/chat/completions"), std::string::npos) << s.stop_reason;
+  EXPECT_LE(dead.requests(), 5 + 2);  // not the whole input
+  EXPECT_EQ(JournalEntries(f), 0);    // nothing recorded as failed
+  EXPECT_EQ(s.unrecorded, 40);
+  EXPECT_TRUE(s.output_path.empty());
+
+  FakeTeacher live(1);  // the runner stopped the dead one
+  s = RunEcho(f, &live, "v1", o);  // no retry_failed needed
+  EXPECT_FALSE(s.stopped) << s.stop_reason;
+  EXPECT_EQ(s.succeeded, 40);
+  EXPECT_EQ(live.requests(), 40);
+}
+
+TEST(StepRunnerTest, ConnectionFailuresBetweenAnswersAreRedoneByAPlainRerun) {
+  // Every third sample cannot connect: never 3 in a row, so the run goes on,
+  // but those samples stay unrecorded and the step unfinished.
+  Fixture f = MakeInput("unreachable_some", Captions(12));
+  FakeTeacher t(1);
+  for (int i = 0; i < 12; i += 3) t.UnreachableFor("cap" + std::to_string(i));
+  RunOptions o;
+  o.max_workers = 1;
+  o.stop_after_connection_failures = 3;
+  StepStats s = RunEcho(f, &t, "v1", o);
+  EXPECT_EQ(t.requests(), 12);
+  EXPECT_TRUE(s.stopped);
+  EXPECT_NE(s.stop_reason.find("4 samples could not reach the teacher"), std::string::npos) << s.stop_reason;
+  EXPECT_EQ(JournalEntries(f), 8);
+  EXPECT_EQ(s.unrecorded, 4);
+
+  // Fewer in a row than the limit but none reached: also stopped, unrecorded.
+  Fixture g = MakeInput("unreachable_short", Captions(3));
+  FakeTeacher dead(1);
+  dead.SetUnreachable(true);
+  o.stop_after_connection_failures = 5;
+  s = RunEcho(g, &dead, "v1", o);
+  EXPECT_TRUE(s.stopped);
+  EXPECT_NE(s.stop_reason.find("3 samples could not reach the teacher"), std::string::npos) << s.stop_reason;
+  EXPECT_EQ(JournalEntries(g), 0);
+
+  FakeTeacher live(1);
+  s = RunEcho(f, &live, "v1", o);
+  EXPECT_FALSE(s.stopped) << s.stop_reason;
+  EXPECT_EQ(s.succeeded, 12);
+  EXPECT_EQ(live.requests(), 4);
+}
+
 /// Answers the first request with a quota error at once and holds the others
 /// until Stop() (or until the test releases them).
 class HoldingTeacher : public Teacher {

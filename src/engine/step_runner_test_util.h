@@ -37,7 +37,8 @@ namespace groundcap::testing_util {
 using J = nlohmann::ordered_json;
 
 /// In-process teacher: answers from its own thread after a short delay,
-/// counts requests, can fail chosen prompts and run out of quota.
+/// counts requests, can fail chosen prompts, run out of quota and act as an
+/// endpoint that cannot be reached (kConnect, as TeacherClient reports it).
 class FakeTeacher : public Teacher {
  public:
   explicit FakeTeacher(int delay_ms = 1, std::string counter_file = "", int delay_jitter_ms = 0)
@@ -69,7 +70,10 @@ class FakeTeacher : public Teacher {
           ::close(fd);
         }
         reply.attempts = 1;
-        if (quota_after_ >= 0 && requests_ > quota_after_) {
+        if (unreachable_ || unreachable_prompts_.count(request.prompt)) {
+          reply.error = Error::Make(ErrorKind::kConnect,
+                                    "cannot reach http://127.0.0.1:9/v1/chat/completions: connect: refused");
+        } else if (quota_after_ >= 0 && requests_ > quota_after_) {
           reply.error = Error::Make(ErrorKind::kQuotaExhausted, "daily quota");
         } else if (fail_prompts_.count(request.prompt)) {
           reply.error = Error::Make(ErrorKind::kParse, "could not parse");
@@ -120,6 +124,16 @@ class FakeTeacher : public Teacher {
     std::lock_guard<std::mutex> lock(mu_);
     quota_after_ = n;
   }
+  /// Every request fails with kConnect (the endpoint is down).
+  void SetUnreachable(bool on) {
+    std::lock_guard<std::mutex> lock(mu_);
+    unreachable_ = on;
+  }
+  /// Requests with this prompt fail with kConnect.
+  void UnreachableFor(const std::string& prompt) {
+    std::lock_guard<std::mutex> lock(mu_);
+    unreachable_prompts_.insert(prompt);
+  }
 
  private:
   void Loop() {
@@ -148,7 +162,8 @@ class FakeTeacher : public Teacher {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::multimap<std::chrono::steady_clock::time_point, std::pair<TeacherReply, Callback>> queue_;
-  std::set<std::string> fail_prompts_;
+  std::set<std::string> fail_prompts_, unreachable_prompts_;
+  bool unreachable_ = false;
   int64_t requests_ = 0;
   int quota_after_ = -1;
   bool stopped_ = false, quit_ = false;
@@ -215,15 +230,20 @@ inline std::vector<std::string> Captions(int n, const std::string& prefix = "cap
   return v;
 }
 
-inline StepStats RunEcho(const Fixture& f, Teacher* t, const std::string& config = "v1", RunOptions o = {}) {
+/// Runs `logic` (named "echo", so JournalEntries finds its journal) over f.
+inline StepStats RunLogic(const Fixture& f, Teacher* t, std::shared_ptr<StepLogic> logic, RunOptions o = {}) {
   StepPlan plan;
   plan.index = 0;
-  plan.logic = std::make_unique<EchoStep>(config);
+  plan.logic = std::move(logic);
   plan.input_jsonl = f.input;
   o.results_dir = f.dir + "/results";
   o.progress = false;
   std::filesystem::create_directories(o.results_dir);
   return RunStep(plan, t, o);
+}
+
+inline StepStats RunEcho(const Fixture& f, Teacher* t, const std::string& config = "v1", RunOptions o = {}) {
+  return RunLogic(f, t, std::make_shared<EchoStep>(config), o);
 }
 
 inline std::vector<J> ReadOutput(const std::string& path) {

@@ -166,7 +166,7 @@ Error ClassifyErrorInBody(const nlohmann::json& body) {
   return ClassifyHttpError(status, body.dump(), -1);
 }
 
-Error ClassifyCurlError(int curl_code, std::string_view detail) {
+Error ClassifyCurlError(int curl_code, std::string_view detail, bool request_sent) {
   Error e;
   std::string text = std::string(curl_easy_strerror(static_cast<CURLcode>(curl_code)));
   if (!detail.empty()) text += ": " + std::string(detail);
@@ -179,10 +179,18 @@ Error ClassifyCurlError(int curl_code, std::string_view detail) {
     case CURLE_PEER_FAILED_VERIFICATION:
       e.kind = ErrorKind::kBadRequest;  // configuration problem: retrying cannot help
       break;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+      e.kind = ErrorKind::kConnect;  // refused, DNS, unreachable
+      break;
     default:
-      e.kind = ErrorKind::kTransport;  // refused, reset, partial, got nothing, TLS, h2
+      e.kind = ErrorKind::kTransport;  // reset, partial, got nothing, TLS, h2
   }
-  e.message = "transport: " + Shorten(text);
+  if (!request_sent && (e.kind == ErrorKind::kTransport || e.kind == ErrorKind::kTimeout)) {
+    e.kind = ErrorKind::kConnect;  // e.g. a connect timeout, a TLS handshake to a non-TLS port
+  }
+  e.message = std::string(e.kind == ErrorKind::kConnect ? "connect: " : "transport: ") + Shorten(text);
   return e;
 }
 

@@ -52,7 +52,11 @@ Error ClassifyHttpError(int status, std::string_view body, double retry_after_he
 Error ClassifyErrorInBody(const nlohmann::json& body);
 
 /// Classifies a libcurl failure (CURLcode as int) with curl's error text.
-Error ClassifyCurlError(int curl_code, std::string_view detail);
+/// `request_sent` false (curl never got to send a byte of the request: no
+/// pre-transfer time, no request size) makes a transport failure or a timeout
+/// kConnect: the server was never reached, so redoing the sample costs
+/// nothing. Refused connections and DNS failures are kConnect either way.
+Error ClassifyCurlError(int curl_code, std::string_view detail, bool request_sent = true);
 
 /// Retry-After header value: delta seconds ("12", "1.5") or an HTTP date
 /// relative to `now_unix_s`. nullopt when unparseable.

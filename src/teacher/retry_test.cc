@@ -110,7 +110,14 @@ TEST(RetryClassify, ErrorInsideA200Body) {
 TEST(RetryClassify, CurlErrors) {
   EXPECT_EQ(ClassifyCurlError(CURLE_OPERATION_TIMEDOUT, "").kind, ErrorKind::kTimeout);
   EXPECT_EQ(ClassifyCurlError(CURLE_RECV_ERROR, "reset").kind, ErrorKind::kTransport);
-  EXPECT_EQ(ClassifyCurlError(CURLE_COULDNT_CONNECT, "").kind, ErrorKind::kTransport);
+  EXPECT_EQ(ClassifyCurlError(CURLE_COULDNT_CONNECT, "").kind, ErrorKind::kConnect);
+  EXPECT_EQ(ClassifyCurlError(CURLE_COULDNT_RESOLVE_HOST, "").kind, ErrorKind::kConnect);
+  EXPECT_TRUE(ClassifyCurlError(CURLE_COULDNT_CONNECT, "").retryable());
+  // Nothing of the request was sent: the server was never reached.
+  EXPECT_EQ(ClassifyCurlError(CURLE_OPERATION_TIMEDOUT, "", false).kind, ErrorKind::kConnect);
+  EXPECT_EQ(ClassifyCurlError(CURLE_SSL_CONNECT_ERROR, "", false).kind, ErrorKind::kConnect);
+  EXPECT_EQ(ClassifyCurlError(CURLE_RECV_ERROR, "reset", true).kind, ErrorKind::kTransport);
+  EXPECT_EQ(ClassifyCurlError(CURLE_URL_MALFORMAT, "", false).kind, ErrorKind::kBadRequest);
   EXPECT_TRUE(ClassifyCurlError(CURLE_PARTIAL_FILE, "").retryable());
   EXPECT_FALSE(ClassifyCurlError(CURLE_URL_MALFORMAT, "").retryable());
 }

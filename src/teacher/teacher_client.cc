@@ -28,6 +28,17 @@ double NowS() {
 
 constexpr size_t kMaxResponseBytes = 64u << 20;
 
+/// The endpoint as an error message may name it: no user:password@, no query.
+std::string EndpointForMessage(const std::string& url) {
+  std::string u = url.substr(0, url.find_first_of("?#"));
+  size_t scheme = u.find("://");
+  size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t path = u.find('/', host);
+  size_t at = u.rfind('@', path == std::string::npos ? u.size() : path);
+  if (at != std::string::npos && at >= host) u.erase(host, at + 1 - host);
+  return u;
+}
+
 /// One TeacherRequest through all its attempts.
 struct Job {
   std::string sample_id;
@@ -326,6 +337,13 @@ void TeacherClient::OnDone(CURL* easy, CURLcode code, double now) {
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   curl_off_t retry_after = 0;
   curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after);
+  // Whether any byte of the request left: a connection that was never made
+  // has neither a pre-transfer time nor a request size.
+  curl_off_t pretransfer_us = 0;
+  curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+  long request_size = 0;
+  curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
+  const bool request_sent = pretransfer_us > 0 || request_size > 0;
   curl_multi_remove_handle(multi_, easy);
   active_handles_.erase(easy);
   curl_easy_reset(easy);
@@ -351,7 +369,11 @@ void TeacherClient::OnDone(CURL* easy, CURLcode code, double now) {
   TeacherReply reply;
   Error error;
   if (code != CURLE_OK) {
-    error = ClassifyCurlError(code, errbuf);
+    error = ClassifyCurlError(code, errbuf, request_sent);
+    // The step runner stops a run on these (workflow.stop_after_connection_failures)
+    // and quotes the message: name the endpoint.
+    if (error.kind == ErrorKind::kConnect)
+      error.message = "cannot reach " + EndpointForMessage(job->post.url) + ": " + error.message;
   } else if (status >= 200 && status < 300) {
     reply = backend_->ParseOk(body);
     if (!reply.error) {

@@ -430,7 +430,7 @@ TEST(TeacherClientLifecycle, ThrowingCallbackDoesNotKillTheLoop) {
   SetLogLevel(before);
 }
 
-TEST(TeacherClientLifecycle, ConnectionRefusedIsTransportAfterRetries) {
+TEST(TeacherClientLifecycle, ConnectionRefusedIsConnectAfterRetriesAndNamesTheUrl) {
   int port = 0;
   {
     SimServer gone(Echo);
@@ -446,8 +446,21 @@ TEST(TeacherClientLifecycle, ConnectionRefusedIsTransportAfterRetries) {
   teacher->Submit(Req(0), c.Slot(0));
   TeacherReply r = c.Wait()[0];
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error->kind, ErrorKind::kTransport);
+  EXPECT_EQ(r.error->kind, ErrorKind::kConnect);  // nothing listens: never reached
+  EXPECT_NE(r.error->message.find("cannot reach " + oo.base_url + "/chat/completions"), std::string::npos)
+      << r.error->message;
   EXPECT_EQ(r.attempts, 2);
+
+  // Credentials in the URL itself are not quoted.
+  oo.base_url = "http://user:pw-SECRET-1@127.0.0.1:" + std::to_string(port) + "/v1?key=k-SECRET-2";
+  auto with_userinfo = MakeTeacherClient(MakeOpenAiBackend(oo), o);
+  Collector c2;
+  with_userinfo->Submit(Req(0), c2.Slot(0));
+  TeacherReply r2 = c2.Wait()[0];
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error->kind, ErrorKind::kConnect);
+  EXPECT_NE(r2.error->message.find("cannot reach http://127.0.0.1:"), std::string::npos) << r2.error->message;
+  EXPECT_EQ(r2.error->message.find("SECRET"), std::string::npos) << r2.error->message;
 }
 
 /// Known keys, debug logging, faults and auth failures: the keys reach the

@@ -13,6 +13,7 @@ constexpr KindName kKindNames[] = {
     {ErrorKind::kInvalidInput, "invalid_input"},
     {ErrorKind::kImage, "image"},
     {ErrorKind::kTransport, "transport"},
+    {ErrorKind::kConnect, "connect"},
     {ErrorKind::kTimeout, "timeout"},
     {ErrorKind::kHttp, "http"},
     {ErrorKind::kRateLimited, "rate_limited"},
@@ -46,6 +47,7 @@ ErrorKind ErrorKindFromName(const std::string& name) {
 bool Error::retryable() const {
   switch (kind) {
     case ErrorKind::kTransport:
+    case ErrorKind::kConnect:
     case ErrorKind::kTimeout:
     case ErrorKind::kRateLimited:
     case ErrorKind::kEmptyReply:

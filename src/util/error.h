@@ -21,7 +21,9 @@ namespace groundcap {
 enum class ErrorKind {
   kInvalidInput,    ///< the input record is unusable (missing field, bad box)
   kImage,           ///< image missing, unreadable, truncated, too large
-  kTransport,       ///< connection refused/reset, DNS, TLS (retryable)
+  kTransport,       ///< connection reset, TLS, broken reply mid-transfer (retryable)
+  kConnect,         ///< the request never reached the server: refused, DNS, unreachable,
+                    ///< connect timeout (retryable; never recorded, see docs/design.md)
   kTimeout,         ///< request timed out (retryable)
   kHttp,            ///< other HTTP status (5xx retryable, others not)
   kRateLimited,     ///< 429 / RESOURCE_EXHAUSTED per-minute (retryable)
