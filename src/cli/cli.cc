@@ -94,6 +94,7 @@ int RunCli(int argc, char** argv) {
   demo->add_option("--seed", dm.seed, "random seed")->capture_default_str();
   demo->add_option("--imitate", dm.imitate, "model family the simulated teacher imitates")->capture_default_str();
   demo->add_option("--max-pixels", dm.max_pixels, "pixel budget of the images sent (0 = the spec default)");
+  demo->add_flag("--verify", dm.verify, "add the verification step (a crop of every box is checked)");
   demo->add_option("--noise", dm.noise, "simulated teacher noise 0..1 (box jitter, misses, confusions)")
       ->capture_default_str();
 

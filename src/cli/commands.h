@@ -56,6 +56,7 @@ struct DemoOptions {
   std::string imitate = "gemini";
   int64_t max_pixels = 0;   ///< >0: pixel budget of images sent (forces resizing)
   double noise = 0;         ///< simulated teacher noise, 0..1
+  bool verify = false;      ///< image grounding with the verification step
 };
 /// groundcap demo                               (demo.cc)
 int CmdDemo(const DemoOptions& options);

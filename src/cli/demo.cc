@@ -57,10 +57,15 @@ void WriteText(const fs::path& path, const std::string& text) {
   if (!out) throw SetupError("cannot write " + path.string());
 }
 
-/// `<pipeline>.image.max_pixels=N` when the demo was asked for a budget.
-std::vector<std::string> BudgetOverride(const std::string& pipeline, const DemoOptions& options) {
-  if (options.max_pixels <= 0) return {};
-  return {fmt::format("{}.image.max_pixels={}", pipeline, options.max_pixels)};
+/// `<pipeline>.image.max_pixels=N` when the demo was asked for a budget, and
+/// `<pipeline>.verify.enabled=true` when asked to verify.
+std::vector<std::string> DemoOverrides(const std::string& pipeline, const DemoOptions& options) {
+  std::vector<std::string> overrides;
+  if (options.max_pixels > 0) {
+    overrides.push_back(fmt::format("{}.image.max_pixels={}", pipeline, options.max_pixels));
+  }
+  if (options.verify) overrides.push_back(pipeline + ".verify.enabled=true");
+  return overrides;
 }
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -108,7 +113,7 @@ int CmdDemo(const DemoOptions& options) {
                         grounding_dir.string(), (data / "input.jsonl").string(), data.string(),
                         VlmYaml(teacher, server), teacher.box_format));
   std::printf("[3/5] image grounding: groundcap generate -e %s\n", grounding_spec.c_str());
-  int grounding_rc = CmdGenerate(grounding_spec.string(), BudgetOverride("image_grounding", options));
+  int grounding_rc = CmdGenerate(grounding_spec.string(), DemoOverrides("image_grounding", options));
 
   // 4. Region captioning on the ground-truth boxes (DataFlow-style input).
   fs::path region_dir = out / "region_caption";
@@ -121,7 +126,7 @@ int CmdDemo(const DemoOptions& options) {
                         region_dir.string(), (data / "regions.jsonl").string(), data.string(),
                         VlmYaml(teacher, server)));
   std::printf("[4/5] region captioning: groundcap generate -e %s\n", region_spec.c_str());
-  int region_rc = CmdGenerate(region_spec.string(), BudgetOverride("region_caption", options));
+  int region_rc = CmdGenerate(region_spec.string(), DemoOverrides("region_caption", options));
   server.Stop();
 
   // 5. Evaluation against the ground truth.

@@ -266,6 +266,7 @@ nlohmann::ordered_json BoxSetJson(const BoxSetScore& b, int64_t objects) {
   j["precision"] = b.precision() ? nlohmann::ordered_json(*b.precision()) : nlohmann::ordered_json(nullptr);
   j["recall"] = objects ? static_cast<double>(b.objects_hit) / objects : 0.0;
   j["count"] = b.boxes;
+  j["correct"] = b.correct;
   return j;
 }
 
