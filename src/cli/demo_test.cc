@@ -117,6 +117,17 @@ TEST_P(DemoVerifyTest, VerificationKeepsRightBoxesAndDropsWrongOnes) {
   ASSERT_EQ(summary["steps"].size(), 3u);
   EXPECT_EQ(summary["steps"][2]["name"], "verification");
   EXPECT_GT(summary["steps"][2]["requests"].get<int>(), 0);
+  // Verification checkpoints like every step: a re-run (the simulated
+  // teacher is gone, so any request would fail) resumes all three steps and
+  // sends nothing.
+  const std::string spec = (out / "grounding_spec.yaml").string();
+  ::testing::internal::CaptureStderr();
+  const int again = CmdGenerate(spec, {"image_grounding.verify.enabled=true"});
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(again, rc);
+  summary = ReadJson(out / "grounding" / "run_summary.json");
+  EXPECT_EQ(summary["teacher"]["requests"], 0) << summary.dump();
+  EXPECT_EQ(summary["steps"][2]["resumed"], 40) << summary.dump();
   fs::remove_all(out);
 }
 
