@@ -58,13 +58,16 @@ void WriteText(const fs::path& path, const std::string& text) {
 }
 
 /// `<pipeline>.image.max_pixels=N` when the demo was asked for a budget, and
-/// `<pipeline>.verify.enabled=true` when asked to verify.
+/// `<pipeline>.verify.enabled=true` (with logprobs) when asked to verify.
 std::vector<std::string> DemoOverrides(const std::string& pipeline, const DemoOptions& options) {
   std::vector<std::string> overrides;
   if (options.max_pixels > 0) {
     overrides.push_back(fmt::format("{}.image.max_pixels={}", pipeline, options.max_pixels));
   }
-  if (options.verify) overrides.push_back(pipeline + ".verify.enabled=true");
+  if (options.verify) {
+    overrides.push_back(pipeline + ".verify.enabled=true");
+    overrides.push_back(pipeline + ".verify.logprobs=true");
+  }
   return overrides;
 }
 

@@ -104,13 +104,15 @@ nlohmann::json OpenAiEnvelope(const SimRequest& req, const SimReply& reply, int6
   std::string finish = reply.finish == "safety" ? "content_filter" : reply.finish;
   nlohmann::json message = {{"role", "assistant"}, {"content", reply.text}};
   if (!reply.thinking.empty()) message["reasoning_content"] = reply.thinking;
+  nlohmann::json choice = {{"index", 0}, {"message", message}, {"finish_reason", finish}};
+  if (!reply.logprobs.is_null()) choice["logprobs"] = {{"content", reply.logprobs}};
   int64_t prompt = Tokens(req.system.size() + req.prompt.size()) + 258 * static_cast<int64_t>(req.images.size());
   int64_t completion = Tokens(reply.text.size() + reply.thinking.size());
   return {{"id", "chatcmpl-sim-" + std::to_string(n)},
           {"object", "chat.completion"},
           {"created", static_cast<int64_t>(std::time(nullptr))},
           {"model", req.model},
-          {"choices", nlohmann::json::array({{{"index", 0}, {"message", message}, {"finish_reason", finish}}})},
+          {"choices", nlohmann::json::array({std::move(choice)})},
           {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}}}};
 }
 

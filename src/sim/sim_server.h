@@ -35,6 +35,9 @@ struct SimReply {
   std::string text;
   std::string finish = "stop";      ///< "stop" | "length" | "safety"
   std::string thinking;             ///< optional thought text
+  /// OpenAI `choices[0].logprobs.content` (null = none), for requests that
+  /// asked for logprobs.
+  nlohmann::json logprobs;
   /// Tests: when raw_body is non-empty it is sent verbatim with `status`
   /// instead of the API envelope (to script any error shape).
   int status = 200;

@@ -2,6 +2,7 @@
 #include "sim/sim_verify.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cctype>
 #include <cstdio>
 #include <map>
@@ -88,6 +89,30 @@ VerifyAnswer JudgeCrop(const RgbImage& crop, const Box& box, std::string_view ex
   return answer;
 }
 
+nlohmann::json AnswerLogprobs(const std::string& text, const std::vector<double>& confidence) {
+  static const std::string kKey = "\"answer\":\"";
+  nlohmann::json tokens = nlohmann::json::array();
+  const auto plain = [&](std::string piece) {
+    if (!piece.empty()) tokens.push_back({{"token", piece}, {"logprob", 0.0}, {"top_logprobs", nlohmann::json::array()}});
+  };
+  size_t pos = 0;
+  for (double p : confidence) {
+    size_t at = text.find(kKey, pos);
+    if (at == std::string::npos) break;
+    at += kKey.size();
+    plain(text.substr(pos, at - pos));
+    const bool yes = text.compare(at, 3, "yes") == 0;
+    const std::string chosen = yes ? "yes" : "no", other = yes ? "no" : "yes";
+    tokens.push_back({{"token", chosen},
+                      {"logprob", std::log(p)},
+                      {"top_logprobs", {{{"token", chosen}, {"logprob", std::log(p)}},
+                                        {{"token", other}, {"logprob", std::log(1 - p)}}}}});
+    pos = at + chosen.size();
+  }
+  plain(text.substr(pos));
+  return tokens;
+}
+
 SimReply SimVerify(const SimRequest& request, const SimOptions& options) {
   uint64_t h = Fnv1a(request.prompt, options.seed * 31 + 11);
   for (const std::string& image : request.images) {
@@ -96,6 +121,7 @@ SimReply SimVerify(const SimRequest& request, const SimOptions& options) {
   Rng rng(h);
   std::map<int, std::optional<RgbImage>> crops;  // decoded on first use
   nlohmann::json answers = nlohmann::json::array();
+  std::vector<double> confidence;  // of each answer, in order
   for (const VerifyQuestion& q : ParseVerifyPrompt(request.prompt)) {
     VerifyAnswer a;
     auto [it, fresh] = crops.try_emplace(q.crop);
@@ -116,15 +142,23 @@ SimReply SimVerify(const SimRequest& request, const SimOptions& options) {
       a = JudgeCrop(img, px, q.expression);
     }
     // The noise model's confusion rate: a wrong answer, with a reason that
-    // backs it, as a confidently wrong model would give.
+    // backs it, as a confidently wrong model would give. Its probability is
+    // lower, though: the simulated verifier is calibrated (sure 0.85-0.99
+    // when right, 0.55-0.80 when wrong), which real teachers may not be.
+    double sure = 0.85 + 0.14 * rng.Uniform();
     if (options.noise > 0 && rng.Uniform() < 0.25 * options.noise) {
       a.yes = !a.yes;
       a.reason = a.yes ? std::string(Trim(q.expression)) : "does not look like " + std::string(Trim(q.expression));
+      sure = 0.55 + 0.25 * rng.Uniform();
     }
     answers.push_back({{"crop", q.crop}, {"answer", a.yes ? "yes" : "no"}, {"reason", a.reason}});
+    confidence.push_back(sure);
   }
   SimReply reply;
   reply.text = nlohmann::json{{"answers", std::move(answers)}}.dump();
+  if (request.body.is_object() && request.body.value("logprobs", false)) {
+    reply.logprobs = AnswerLogprobs(reply.text, confidence);
+  }
   return reply;
 }
 

@@ -28,6 +28,12 @@ struct VerifyQuestion {
 /// (prose) are ignored, as are `Crop` lines that do not parse.
 std::vector<VerifyQuestion> ParseVerifyPrompt(std::string_view prompt);
 
+/// OpenAI logprobs `content` tokens for a verification reply `text`: every
+/// answer value ("yes"/"no") is a token of its own with probability
+/// confidence[i] and the other word as the alternative; the rest of the text
+/// comes as certain tokens. Pure.
+nlohmann::json AnswerLogprobs(const std::string& text, const std::vector<double>& confidence);
+
 /// A verifier's judgement of one crop.
 struct VerifyAnswer {
   bool yes = false;

@@ -183,6 +183,24 @@ TEST(SimVerifyTest, MissingCropsSchemaAndDeterminism) {
   EXPECT_EQ(SimRespond(req, noisy).text, SimRespond(req, noisy).text);
 }
 
+TEST(SimVerifyTest, AnswerLogprobsMakeEachAnswerAToken) {
+  const std::string text = R"({"answers":[{"crop":1,"answer":"yes","reason":"a red circle"},{"crop":2,"answer":"no","reason":"x"}]})";
+  nlohmann::json tokens = AnswerLogprobs(text, {0.9, 0.6});
+  std::string joined;
+  std::vector<std::string> answers;
+  for (const auto& t : tokens) {
+    joined += t["token"].get<std::string>();
+    if (!t["top_logprobs"].empty()) {
+      answers.push_back(t["token"]);
+      EXPECT_NEAR(std::exp(t["top_logprobs"][0]["logprob"].get<double>()) +
+                      std::exp(t["top_logprobs"][1]["logprob"].get<double>()), 1.0, 1e-9);
+    }
+  }
+  EXPECT_EQ(joined, text) << "the tokens spell the reply";
+  EXPECT_EQ(answers, (std::vector<std::string>{"yes", "no"}));
+  EXPECT_NEAR(std::exp(tokens[1]["logprob"].get<double>()), 0.9, 1e-9);
+}
+
 TEST(SimVerifyTest, NoiseFlipsAQuarterOfTheNoiseRate) {
   // Noise 0.2: each answer flipped with probability 0.25 * 0.2 = 5%.
   int answers = 0, flips = 0, to_yes = 0, to_no = 0;

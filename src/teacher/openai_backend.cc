@@ -76,6 +76,10 @@ nlohmann::json BuildOpenAiBody(const OpenAiOptions& options, const TeacherReques
   if (top_p) body["top_p"] = *top_p;
   body["max_tokens"] = request.max_tokens.value_or(options.max_tokens);
   if (options.seed) body["seed"] = *options.seed;
+  if (request.top_logprobs > 0) {
+    body["logprobs"] = true;
+    body["top_logprobs"] = request.top_logprobs;
+  }
   if (options.structured_output && !request.response_schema.is_null()) {
     // strict: OpenAI itself enforces the schema only when asked (vLLM,
     // SGLang and llama.cpp always do). Our schemas meet its rules: every
@@ -90,6 +94,34 @@ nlohmann::json BuildOpenAiBody(const OpenAiOptions& options, const TeacherReques
       body[it.key()] = it.value();
   return body;
 }
+
+namespace {
+
+/// choices[0].logprobs.content: [{"token", "logprob", "top_logprobs": [...]}].
+void ReadLogprobs(const nlohmann::json& choice, std::vector<TokenLogprob>* out) {
+  auto lp = choice.find("logprobs");
+  if (lp == choice.end() || !lp->is_object()) return;
+  auto content = lp->find("content");
+  if (content == lp->end() || !content->is_array()) return;
+  for (const auto& t : *content) {
+    if (!t.is_object() || !t.contains("token") || !t["token"].is_string() ||
+        !t.contains("logprob") || !t["logprob"].is_number()) {
+      continue;
+    }
+    TokenLogprob token{t["token"].get<std::string>(), t["logprob"].get<double>(), {}};
+    if (auto top = t.find("top_logprobs"); top != t.end() && top->is_array()) {
+      for (const auto& a : *top) {
+        if (a.is_object() && a.contains("token") && a["token"].is_string() && a.contains("logprob") &&
+            a["logprob"].is_number()) {
+          token.top.emplace_back(a["token"].get<std::string>(), a["logprob"].get<double>());
+        }
+      }
+    }
+    out->push_back(std::move(token));
+  }
+}
+
+}  // namespace
 
 FinishReason OpenAiFinish(std::string_view raw) {
   if (raw == "stop" || raw == "eos" || raw == "end_turn") return FinishReason::kStop;
@@ -142,6 +174,7 @@ TeacherReply ParseOpenAiReply(std::string_view body) {
     std::string raw = ContentText(message.value("content", nlohmann::json()));
     if (raw.empty() && choice.contains("text")) raw = ContentText(choice["text"]);  // completions
     SplitThinking(raw, &reply.text, &reply.thinking);
+    ReadLogprobs(choice, &reply.logprobs);
     for (const char* key : {"reasoning_content", "reasoning"}) {
       if (message.contains(key) && message[key].is_string()) {
         std::string r = message[key].get<std::string>();

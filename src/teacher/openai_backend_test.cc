@@ -58,6 +58,26 @@ TEST(OpenAiBackend, OptionalFieldsOmittedAndOverrides) {
   EXPECT_EQ(b["messages"].size(), 1u);
   EXPECT_EQ(b["temperature"], 0.0);
   EXPECT_EQ(b["max_tokens"], 99);
+  EXPECT_FALSE(b.contains("logprobs"));
+  r.top_logprobs = 5;
+  b = BuildOpenAiBody(o, r);
+  EXPECT_EQ(b["logprobs"], true);
+  EXPECT_EQ(b["top_logprobs"], 5);
+}
+
+TEST(OpenAiBackend, ReadsTokenLogprobs) {
+  TeacherReply r = ParseOpenAiReply(R"({"choices": [{"message": {"content": "{\"a\":\"yes\"}"},
+    "finish_reason": "stop", "logprobs": {"content": [
+      {"token": "{\"a\":\"", "logprob": 0.0, "top_logprobs": []},
+      {"token": "yes", "logprob": -0.1, "top_logprobs": [{"token": "yes", "logprob": -0.1}, {"token": "no", "logprob": -2.4}]},
+      {"token": 7, "logprob": -1}]}}]})");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.logprobs.size(), 2u);  // the malformed third token is skipped
+  EXPECT_EQ(r.logprobs[1].token, "yes");
+  EXPECT_DOUBLE_EQ(r.logprobs[1].logprob, -0.1);
+  ASSERT_EQ(r.logprobs[1].top.size(), 2u);
+  EXPECT_EQ(r.logprobs[1].top[1].first, "no");
+  EXPECT_TRUE(ParseOpenAiReply(R"({"choices": [{"message": {"content": "x"}}]})").logprobs.empty());
 }
 
 TEST(OpenAiBackend, HeadersCarryKeyOnlyAsBearer) {

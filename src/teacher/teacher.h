@@ -37,6 +37,17 @@ struct TeacherRequest {
   std::optional<double> temperature;
   std::optional<double> top_p;
   std::optional<int> max_tokens;
+  /// > 0: ask for this many alternatives' log-probabilities per output token
+  /// (OpenAI-compatible `logprobs`/`top_logprobs`; the Gemini backend does
+  /// not ask yet). Servers that do not return them leave the reply's empty.
+  int top_logprobs = 0;
+};
+
+/// One output token with its log-probability and the top alternatives.
+struct TokenLogprob {
+  std::string token;
+  double logprob = 0;
+  std::vector<std::pair<std::string, double>> top;  ///< (token, logprob), best first
 };
 
 /// Why generation stopped, normalised across backends.
@@ -60,6 +71,7 @@ struct TeacherReply {
   Usage usage;
   double latency_s = 0;   ///< wall time from first send to final answer
   int attempts = 0;       ///< HTTP requests made (1 = no retry)
+  std::vector<TokenLogprob> logprobs;  ///< per output token, when asked and returned
   std::optional<Error> error;  ///< set on failure; text may be partial
   bool ok() const { return !error.has_value(); }
 };

@@ -26,6 +26,7 @@ struct Target {
   ImagePart crop;
   VerifyItem item;
   std::optional<VerifyAnswer> answer;
+  std::optional<double> p_yes;  ///< from logprobs, when returned
 };
 
 struct VerifyState {
@@ -64,9 +65,9 @@ class VerificationStep : public StepLogic {
   std::string Name() const override { return kVerificationStepName; }
 
   std::string ConfigFingerprint() const override {
-    return fmt::format("{}|verify|per={}|margin={}|px={}:{}|reasks={}|teacher={}",
+    return fmt::format("{}|verify|per={}|margin={}|px={}:{}|reasks={}|lp={}|teacher={}",
                        kVerifyPromptVersion, v_.crops_per_request, v_.margin, v_.min_crop_pixels,
-                       v_.max_crop_pixels, v_.max_reasks, c_.teacher_fingerprint);
+                       v_.max_crop_pixels, v_.max_reasks, v_.logprobs, c_.teacher_fingerprint);
   }
 
   std::optional<std::string> ValidateInput(const Json& record) const override {
@@ -132,11 +133,21 @@ class VerificationStep : public StepLogic {
       if (!reply.ok()) return StepAction::Fail(*reply.error);
       group = std::max(group, state->asked[r].size());
       Result<std::map<int, VerifyAnswer>> answers = ParseVerifyReply(reply.text);
+      std::vector<double> p_yes = AnswerProbabilities(reply.logprobs);
+      if (answers && !answers->empty()) {
+        // Matched by order: only when the tokens hold exactly one answer per worded entry.
+        int last = -1;
+        for (const auto& [crop, a] : *answers) last = std::max(last, a.position);
+        if (p_yes.size() != static_cast<size_t>(last + 1)) p_yes.clear();
+      }
       for (size_t j = 0; j < state->asked[r].size(); ++j) {
         Target& t = state->targets[state->asked[r][j]];
         auto it = answers ? answers->find(static_cast<int>(j) + 1) : std::map<int, VerifyAnswer>::iterator();
         if (answers && it != answers->end()) {
           t.answer = it->second;
+          const int at = it->second.position;
+          t.p_yes = at >= 0 && static_cast<size_t>(at) < p_yes.size() ? std::optional<double>(p_yes[at])
+                                                                       : std::nullopt;
         } else {
           unanswered.push_back(state->asked[r][j]);
         }
@@ -167,6 +178,7 @@ class VerificationStep : public StepLogic {
       }
       req.prompt = VerifyPrompt(items);
       if (c_.use_schema) req.response_schema = VerifySchema();
+      if (v_.logprobs) req.top_logprobs = 5;
       reqs.push_back(std::move(req));
       state.asked.push_back(std::move(ids));
     }
@@ -179,8 +191,9 @@ class VerificationStep : public StepLogic {
       Json& item = out[t.target.where];
       const bool yes = t.answer && t.answer->yes;
       item["verified"] = yes;
-      // No logprobs are read yet: the score is the verdict itself.
-      item["verify_score"] = yes ? 1.0 : 0.0;
+      // P(yes) from the answer token's logprobs; else the verdict itself.
+      const double score = t.p_yes ? *t.p_yes : (yes ? 1.0 : 0.0);
+      item["verify_score"] = std::round(score * 10000) / 10000;
       item["verify_reason"] = t.answer ? t.answer->reason : "no answer";
     }
     auto steps = out.find("pipeline_steps");
@@ -242,17 +255,52 @@ Result<std::map<int, VerifyAnswer>> ParseVerifyReply(std::string_view text) {
   }
   if (!list) return Fail(ErrorKind::kParse, "verification reply has no \"answers\" list");
   std::map<int, VerifyAnswer> out;
+  int worded = 0;  // answers written as the words yes/no: one answer token each
   for (const auto& a : *list) {
     if (!a.is_object()) continue;
     const int crop = a.contains("crop") ? CropNumber(a["crop"]) : 0;
     std::optional<bool> yes = a.contains("answer") ? YesNo(a["answer"]) : std::nullopt;
+    const int position = yes && a["answer"].is_string() ? worded++ : -1;
     if (crop <= 0 || !yes) continue;
     VerifyAnswer v;
     v.yes = *yes;
+    v.position = position;
     if (a.contains("reason") && a["reason"].is_string()) v.reason = Trim(a["reason"].get<std::string>());
     out.emplace(crop, std::move(v));
   }
   if (out.empty()) return Fail(ErrorKind::kParse, "verification reply has no readable answer");
+  return out;
+}
+
+std::vector<double> AnswerProbabilities(const std::vector<TokenLogprob>& tokens) {
+  const auto word = [](const std::string& token) {
+    return AsciiLower(Trim(token, " \"'\t\n"));
+  };
+  std::vector<double> out;
+  std::string before;  // the text so far, for the "answer" key
+  for (const TokenLogprob& t : tokens) {
+    const std::string w = word(t.token);
+    const size_t key = before.rfind("answer");
+    const bool after_key = key != std::string::npos &&
+                           Trim(std::string_view(before).substr(key + 6), " \"':\t\n").empty();
+    if ((w == "yes" || w == "no") && after_key) {
+      std::optional<double> yes, no;
+      for (const auto& [alt, lp] : t.top) {
+        const std::string a = word(alt);
+        if (a == "yes" && !yes) yes = std::exp(lp);
+        if (a == "no" && !no) no = std::exp(lp);
+      }
+      const double own = std::exp(t.logprob);
+      if (w == "yes" && !yes) yes = own;
+      if (w == "no" && !no) no = own;
+      if (yes && no && *yes + *no > 0) {
+        out.push_back(*yes / (*yes + *no));
+      } else {
+        out.push_back(w == "yes" ? own : 1 - own);
+      }
+    }
+    before += t.token;
+  }
   return out;
 }
 
@@ -271,6 +319,9 @@ std::vector<SpecField> VerifySpecFields() {
                         "larger crops are downscaled to this many pixels", 1, 1e8));
   v.push_back(MakeField("verify.max_reasks", FieldType::kInt, std::to_string(d.max_reasks),
                         "rounds for crops a reply left unanswered", 0, 10));
+  v.push_back(MakeField("verify.logprobs", FieldType::kBool, "false",
+                        "ask for token logprobs (OpenAI-compatible servers) and score each verdict by "
+                        "P(yes); else the score is 1 or 0"));
   return v;
 }
 
@@ -283,6 +334,7 @@ VerifyConfig VerifyConfigFromSpec(const Spec& spec) {
   v.min_crop_pixels = spec.Int(p + "min_crop_pixels");
   v.max_crop_pixels = spec.Int(p + "max_crop_pixels");
   v.max_reasks = static_cast<int>(spec.Int(p + "max_reasks"));
+  v.logprobs = spec.Bool(p + "logprobs");
   if (v.min_crop_pixels > v.max_crop_pixels) {
     throw SetupError(fmt::format("{}min_crop_pixels ({}) is above {}max_crop_pixels ({})", p,
                                  v.min_crop_pixels, p, v.max_crop_pixels));

@@ -38,6 +38,9 @@ struct VerifyConfig {
   int64_t min_crop_pixels = 224 * 224;  ///< small crops are upscaled to at least this
   int64_t max_crop_pixels = 448 * 448;  ///< large crops are downscaled to at most this
   int max_reasks = 2;          ///< rounds for crops a reply left unanswered
+  /// Ask for token log-probabilities (OpenAI-compatible servers) and score
+  /// each verdict by P(yes); without them the score is the verdict, 1 or 0.
+  bool logprobs = false;
 };
 
 /// <pipeline>.verify.* keys (mounted by each product's spec fields).
@@ -86,11 +89,20 @@ nlohmann::json VerifySchema();
 struct VerifyAnswer {
   bool yes = false;
   std::string reason;
+  /// Which answer token of the reply is this answer's: its index among the
+  /// entries whose answer is the word yes/no (-1 for true/false answers).
+  int position = -1;
 };
 
 /// Reads the answers of a reply by crop number (1-based); also accepts a
 /// bare list and true/false answers. kParse when no answer can be read.
 Result<std::map<int, VerifyAnswer>> ParseVerifyReply(std::string_view text);
+
+/// P(yes) of each answer value in a reply's tokens, in order: a "yes"/"no"
+/// token that follows an "answer" key, from its top alternatives
+/// (p(yes) / (p(yes) + p(no))), or from its own probability when the other
+/// word is not among them.
+std::vector<double> AnswerProbabilities(const std::vector<TokenLogprob>& tokens);
 
 /// Everything besides the subject the step needs.
 struct VerifyContext {
