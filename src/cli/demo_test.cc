@@ -1,14 +1,23 @@
 // End-to-end proof that orientation, resizing and coordinate mapping are
 // right: the whole demo (synthetic scenes -> simulated teacher that reads
 // pixels -> both pipelines -> eval) per imitated model family.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "sim/sim_server.h"
+#include "sim/sim_vision.h"
 #include "util/error.h"
 
 namespace groundcap {
@@ -143,6 +152,77 @@ TEST_P(DemoVerifyTest, VerificationKeepsRightBoxesAndDropsWrongOnes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DemoVerifyTest, ::testing::Values("gemini", "qwen2_5_vl"));
+
+/// The verification step killed with SIGKILL mid-run resumes: every box is
+/// verified once, no sample is recorded twice.
+TEST(DemoVerifyCrashTest, VerificationKilledMidRunResumes) {
+  fs::path out = fs::temp_directory_path() / "groundcap_demo_verify_crash";
+  fs::remove_all(out);
+  DemoOptions options;
+  options.out = out.string();
+  options.count = 24;
+  options.seed = 5;
+  ASSERT_EQ(CmdDemo(options), kExitOk);  // steps 0 and 1, no verification
+  SimOptions sim;
+  FaultConfig slow;
+  slow.latency_ms = 300;  // so that the kill lands mid-run
+  SimServer server(MakeSimResponder(sim), slow);
+  server.Start();
+  const std::string spec = (out / "grounding_spec.yaml").string();
+  const std::vector<std::string> overrides = {"image_grounding.vlm.gemini.base_url=" + server.GeminiBaseUrl(),
+                                              "image_grounding.verify.enabled=true",
+                                              "image_grounding.workflow.max_workers=2"};
+  // The binary in a process of its own (a forked copy of this process
+  // would inherit the image library's threads half-initialised).
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 2);
+    ::execl(GROUNDCAP_BINARY, GROUNDCAP_BINARY, "generate", "-e", spec.c_str(), overrides[0].c_str(),
+            overrides[1].c_str(), overrides[2].c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const fs::path journal = out / "grounding" / "step_2_verification" / ".ckpt" / "journal.jsonl";
+  const auto entries = [&] {
+    std::ifstream in(journal);
+    int n = -1;  // the header line
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+  };
+  // Kill as soon as a few samples are recorded (the run needs about 4 s).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (entries() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before the kill: make it slower";
+  const int before = entries();
+  EXPECT_GT(before, 0);
+  EXPECT_LT(before, 24);
+
+  ::testing::internal::CaptureStderr();
+  const int rc = CmdGenerate(spec, overrides);
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(rc, kExitOk);
+  EXPECT_EQ(entries(), 24) << "a sample recorded before the kill was redone";
+  std::ifstream in(out / "grounding" / "annotations.jsonl");
+  int records = 0, boxes = 0;
+  for (std::string line; std::getline(in, line); ++records) {
+    nlohmann::json r = nlohmann::json::parse(line);
+    for (const auto& e : r["expressions"]) {
+      for (const auto& i : e["instances"]) {
+        EXPECT_TRUE(i.contains("verified")) << line;
+        ++boxes;
+      }
+    }
+  }
+  EXPECT_EQ(records, 24);
+  EXPECT_GT(boxes, 24);
+  fs::remove_all(out);
+}
 
 }  // namespace
 }  // namespace groundcap
