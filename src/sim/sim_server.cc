@@ -129,7 +129,21 @@ nlohmann::json GeminiEnvelope(const SimRequest& req, const SimReply& reply) {
   nlohmann::json usage = {{"promptTokenCount", prompt}, {"candidatesTokenCount", out},
                           {"totalTokenCount", prompt + out + thoughts}};
   if (thoughts) usage["thoughtsTokenCount"] = thoughts;
-  return {{"candidates", nlohmann::json::array({{{"content", content}, {"finishReason", finish}, {"index", 0}}})},
+  nlohmann::json candidate = {{"content", content}, {"finishReason", finish}, {"index", 0}};
+  if (!reply.logprobs.is_null()) {
+    // The same tokens in Gemini's shape: chosen tokens and their alternatives.
+    nlohmann::json chosen = nlohmann::json::array(), top = nlohmann::json::array();
+    for (const auto& t : reply.logprobs) {
+      chosen.push_back({{"token", t["token"]}, {"logProbability", t["logprob"]}});
+      nlohmann::json alternatives = nlohmann::json::array();
+      for (const auto& a : t["top_logprobs"]) {
+        alternatives.push_back({{"token", a["token"]}, {"logProbability", a["logprob"]}});
+      }
+      top.push_back({{"candidates", std::move(alternatives)}});
+    }
+    candidate["logprobsResult"] = {{"topCandidates", std::move(top)}, {"chosenCandidates", std::move(chosen)}};
+  }
+  return {{"candidates", nlohmann::json::array({std::move(candidate)})},
           {"usageMetadata", usage},
           {"modelVersion", req.model}};
 }

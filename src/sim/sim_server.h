@@ -35,8 +35,8 @@ struct SimReply {
   std::string text;
   std::string finish = "stop";      ///< "stop" | "length" | "safety"
   std::string thinking;             ///< optional thought text
-  /// OpenAI `choices[0].logprobs.content` (null = none), for requests that
-  /// asked for logprobs.
+  /// Token logprobs in OpenAI's `choices[0].logprobs.content` shape (null =
+  /// none), for requests that asked; the Gemini envelope converts them.
   nlohmann::json logprobs;
   /// Tests: when raw_body is non-empty it is sent verbatim with `status`
   /// instead of the API envelope (to script any error shape).

@@ -156,7 +156,12 @@ SimReply SimVerify(const SimRequest& request, const SimOptions& options) {
   }
   SimReply reply;
   reply.text = nlohmann::json{{"answers", std::move(answers)}}.dump();
-  if (request.body.is_object() && request.body.value("logprobs", false)) {
+  const nlohmann::json& body = request.body;
+  const bool openai_logprobs = body.is_object() && body.value("logprobs", false) == true;
+  const bool gemini_logprobs = body.is_object() && body.contains("generationConfig") &&
+                               body["generationConfig"].is_object() &&
+                               body["generationConfig"].value("responseLogprobs", false);
+  if (openai_logprobs || gemini_logprobs) {
     reply.logprobs = AnswerLogprobs(reply.text, confidence);
   }
   return reply;

@@ -92,6 +92,38 @@ nlohmann::json ToGeminiSchema(const nlohmann::json& schema) {
   return out;
 }
 
+namespace {
+
+/// candidates[0].logprobsResult: chosenCandidates[i] {token, logProbability}
+/// with topCandidates[i].candidates[] as its alternatives.
+void ReadGeminiLogprobs(const nlohmann::json& cand, std::vector<TokenLogprob>* out) {
+  auto result = cand.find("logprobsResult");
+  if (result == cand.end() || !result->is_object()) return;
+  auto chosen = result->find("chosenCandidates");
+  if (chosen == result->end() || !chosen->is_array()) return;
+  const nlohmann::json empty = nlohmann::json::array();
+  auto tops = result->find("topCandidates");
+  const nlohmann::json& top_list = tops != result->end() && tops->is_array() ? *tops : empty;
+  const auto usable = [](const nlohmann::json& c) {
+    return c.is_object() && c.contains("token") && c["token"].is_string() && c.contains("logProbability") &&
+           c["logProbability"].is_number();
+  };
+  for (size_t i = 0; i < chosen->size(); ++i) {
+    const nlohmann::json& c = (*chosen)[i];
+    if (!usable(c)) continue;
+    TokenLogprob token{c["token"].get<std::string>(), c["logProbability"].get<double>(), {}};
+    if (i < top_list.size() && top_list[i].is_object() && top_list[i].contains("candidates") &&
+        top_list[i]["candidates"].is_array()) {
+      for (const auto& a : top_list[i]["candidates"]) {
+        if (usable(a)) token.top.emplace_back(a["token"].get<std::string>(), a["logProbability"].get<double>());
+      }
+    }
+    out->push_back(std::move(token));
+  }
+}
+
+}  // namespace
+
 nlohmann::json BuildGeminiBody(const GeminiOptions& options, const TeacherRequest& request) {
   nlohmann::json parts = nlohmann::json::array();
   for (const ImagePart& image : request.images)
@@ -111,6 +143,10 @@ nlohmann::json BuildGeminiBody(const GeminiOptions& options, const TeacherReques
     config["responseSchema"] = ToGeminiSchema(request.response_schema);
   }
   if (!options.media_resolution.empty()) config["mediaResolution"] = options.media_resolution;
+  if (request.top_logprobs > 0) {
+    config["responseLogprobs"] = true;
+    config["logprobs"] = request.top_logprobs;
+  }
   if (options.thinking_budget >= 0)
     config["thinkingConfig"] = {{"thinkingBudget", options.thinking_budget}};
   body["generationConfig"] = std::move(config);
@@ -177,6 +213,7 @@ TeacherReply ParseGeminiReply(std::string_view body) {
     std::string inline_thinking;
     SplitThinking(raw, &reply.text, &inline_thinking);
     reply.thinking += inline_thinking;
+    ReadGeminiLogprobs(cand, &reply.logprobs);
   } catch (const std::exception& e) {
     reply.error = Error::Make(ErrorKind::kTransport, std::string("malformed response: ") + e.what());
     return reply;

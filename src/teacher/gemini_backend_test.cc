@@ -47,6 +47,25 @@ TEST(GeminiBackend, OptionalConfigOmitted) {
   EXPECT_FALSE(c.contains("thinkingConfig"));  // -1 = model default
   EXPECT_FALSE(c.contains("responseSchema"));
   EXPECT_FALSE(b.contains("systemInstruction"));
+  EXPECT_FALSE(c.contains("responseLogprobs"));
+  r.top_logprobs = 5;
+  const nlohmann::json with = BuildGeminiBody(o, r)["generationConfig"];
+  EXPECT_EQ(with["responseLogprobs"], true);
+  EXPECT_EQ(with["logprobs"], 5);
+}
+
+TEST(GeminiBackend, ReadsTokenLogprobs) {
+  TeacherReply r = ParseGeminiReply(R"({"candidates": [{"content": {"parts": [{"text": "yes"}]},
+    "finishReason": "STOP", "logprobsResult": {
+      "topCandidates": [{"candidates": [{"token": "yes", "logProbability": -0.2}, {"token": "no", "logProbability": -1.8}]}],
+      "chosenCandidates": [{"token": "yes", "logProbability": -0.2}, {"token": 3}]}}]})");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.logprobs.size(), 1u);  // the malformed second token is skipped
+  EXPECT_EQ(r.logprobs[0].token, "yes");
+  EXPECT_DOUBLE_EQ(r.logprobs[0].logprob, -0.2);
+  ASSERT_EQ(r.logprobs[0].top.size(), 2u);
+  EXPECT_EQ(r.logprobs[0].top[1].first, "no");
+  EXPECT_DOUBLE_EQ(r.logprobs[0].top[1].second, -1.8);
 }
 
 TEST(GeminiBackend, UrlAndKeyOnlyInHeader) {

@@ -38,8 +38,8 @@ struct TeacherRequest {
   std::optional<double> top_p;
   std::optional<int> max_tokens;
   /// > 0: ask for this many alternatives' log-probabilities per output token
-  /// (OpenAI-compatible `logprobs`/`top_logprobs`; the Gemini backend does
-  /// not ask yet). Servers that do not return them leave the reply's empty.
+  /// (OpenAI `logprobs`/`top_logprobs`, Gemini `responseLogprobs`/`logprobs`).
+  /// Servers that do not return them leave the reply's list empty.
   int top_logprobs = 0;
 };
 
