@@ -107,6 +107,18 @@ int RunCli(int argc, char** argv) {
   eval->add_option("--json", ev.json_out, "also write the report as JSON to this file");
   eval->add_option("--iou", ev.iou, "IoU threshold for a hit")->capture_default_str();
 
+  // export
+  ExportOptions ex;
+  CLI::App* exp = app.add_subcommand(
+      "export",
+      "Convert image-grounding results to a trainer's format: odvg (Grounding DINO /\n"
+      "MM-Grounding-DINO JSONL) or coco (MDETR/GLIP COCO grounding JSON). Only ok records,\n"
+      "instances not rejected by verification and expressions with a span go out; the\n"
+      "summary on stderr counts what was left out. The output is written atomically.");
+  exp->add_option("--to", ex.to, "odvg | coco")->required()->check(CLI::IsMember({"odvg", "coco"}));
+  exp->add_option("input", ex.input, "results directory or its annotations.jsonl")->required();
+  exp->add_option("--out", ex.out, "output file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -121,6 +133,7 @@ int RunCli(int argc, char** argv) {
   if (synth->parsed()) return CmdSynth(sy);
   if (demo->parsed()) return CmdDemo(dm);
   if (eval->parsed()) return CmdEval(ev);
+  if (exp->parsed()) return CmdExport(ex);
   return kExitSetupError;
 }
 

@@ -70,6 +70,16 @@ struct EvalOptions {
 /// groundcap eval --pred P --gt G               (sim_commands.cc)
 int CmdEval(const EvalOptions& options);
 
+struct ExportOptions {
+  std::string to;           ///< "odvg" | "coco"
+  std::string input;        ///< results directory or annotations.jsonl
+  std::string out;          ///< output file, replaced atomically
+};
+/// groundcap export --to F INPUT --out PATH     (export_command.cc). Prints
+/// the summary to stderr; 0 when every line was readable, 1 when some line
+/// was unusable (not JSON / not image grounding), 2 on a setup error.
+int CmdExport(const ExportOptions& options);
+
 }  // namespace groundcap
 
 #endif  // GROUNDCAP_COMMANDS_H_
