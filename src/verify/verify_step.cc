@@ -124,7 +124,7 @@ class VerificationStep : public StepLogic {
   StepAction Continue(SampleJob& job, std::vector<TeacherReply> replies) override {
     auto state = std::static_pointer_cast<VerifyState>(job.state);
     if (!state || replies.size() != state->asked.size()) {
-      return StepAction::Fail(Error::Make(ErrorKind::kInternal, "step 2: reply count mismatch"));
+      return StepAction::Fail(Error::Make(ErrorKind::kInternal, "verification: reply count mismatch"));
     }
     std::vector<int> unanswered;
     size_t group = 1;
