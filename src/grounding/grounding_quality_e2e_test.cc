@@ -74,11 +74,18 @@ class GroundingQualityE2eTest : public ::testing::Test {
     return (dir_ / "spec.yaml").string();
   }
 
+  /// Runs generate with its log captured; the capture ends even when
+  /// generate throws (an open capture would abort the next test that starts one).
   int Run(const std::string& spec, const std::vector<std::string>& overrides) {
     ::testing::internal::CaptureStderr();
-    int rc = CmdGenerate(spec, overrides);
-    ::testing::internal::GetCapturedStderr();
-    return rc;
+    try {
+      int rc = CmdGenerate(spec, overrides);
+      ::testing::internal::GetCapturedStderr();
+      return rc;
+    } catch (...) {
+      ::testing::internal::GetCapturedStderr();
+      throw;
+    }
   }
 
   fs::path dir_;
