@@ -14,11 +14,14 @@
 #include "grounding/grounding_prompts.h"
 #include "grounding/spans.h"
 #include "teacher/openai_backend.h"
+#include "teacher/teacher_test_util.h"
 
 namespace groundcap {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using testing_util::CutReply;
+using testing_util::Reply;
 
 struct FakeImages {
   Size upright{1000, 500};
@@ -49,12 +52,6 @@ GroundingConfig TestConfig(FakeImages* images, BoxFormat format = BoxFormat::kGe
   return c;
 }
 
-TeacherReply Reply(std::string text) {
-  TeacherReply r;
-  r.text = std::move(text);
-  r.finish = FinishReason::kStop;
-  return r;
-}
 
 TeacherReply FailedReply(ErrorKind kind, std::string message) {
   TeacherReply r;
@@ -358,11 +355,6 @@ TEST(GroundingStep1Test, NothingFoundIsSuccessFailuresAreFailures) {
   EXPECT_FALSE(failed.output);
 }
 
-TeacherReply CutReply(std::string text) {
-  TeacherReply r = Reply(std::move(text));
-  r.finish = FinishReason::kLength;
-  return r;
-}
 
 TEST(GroundingStep1Test, CutReplyKeepsFinishedExpressionsAndReasksTheRestInHalves) {
   FakeImages images;

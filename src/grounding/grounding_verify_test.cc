@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "image/image.h"
+#include "teacher/teacher_test_util.h"
 #include "util/test_util.h"
 
 namespace groundcap {
@@ -15,13 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
+using testing_util::Reply;
 
-TeacherReply Reply(std::string text) {
-  TeacherReply r;
-  r.text = std::move(text);
-  r.finish = FinishReason::kStop;
-  return r;
-}
 
 class GroundingVerifyTest : public ::testing::Test {
  protected:

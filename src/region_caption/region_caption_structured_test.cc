@@ -15,6 +15,7 @@ namespace groundcap {
 namespace {
 
 using testing_util::RegionCaptionTest;
+using testing_util::CutReply;
 using testing_util::Reply;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -125,11 +126,6 @@ TEST_F(RegionCaptionTest, StructuredFailsWhenNoRegionSucceedsOrTeacherFails) {
   EXPECT_EQ(a.error->kind, ErrorKind::kTimeout);
 }
 
-TeacherReply CutReply(std::string text) {
-  TeacherReply r = Reply(std::move(text));
-  r.finish = FinishReason::kLength;
-  return r;
-}
 
 TEST_F(RegionCaptionTest, CutReplyKeepsFinishedCaptionsAndReasksTheRestInHalves) {
   options_.image_root = dir_.string();

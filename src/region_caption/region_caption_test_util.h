@@ -14,6 +14,7 @@
 
 #include "image/image.h"
 #include "region_caption/region_caption.h"
+#include "teacher/teacher_test_util.h"
 
 namespace groundcap {
 namespace testing_util {
@@ -37,13 +38,6 @@ class IdleTeacher : public Teacher {
   bool SupportsSchema() const override { return true; }
 };
 
-/// A successful reply with `text`.
-inline TeacherReply Reply(std::string text) {
-  TeacherReply r;
-  r.text = std::move(text);
-  r.finish = FinishReason::kStop;
-  return r;
-}
 
 class RegionCaptionTest : public ::testing::Test {
  protected:

@@ -1,5 +1,5 @@
-// Helpers shared by the teacher tests (header-only; tests only): a reply
-// collector that waits for every callback, and numbered requests.
+// Helpers shared by the tests (header-only; tests only): a reply collector
+// that waits for every callback, numbered requests, and hand-made replies.
 #ifndef GROUNDCAP_TEACHER_TEST_UTIL_H_
 #define GROUNDCAP_TEACHER_TEST_UTIL_H_
 
@@ -46,6 +46,21 @@ class Collector {
 };
 
 /// Request number `i`: sample id "s<i>", prompt "p<i>".
+/// A successful reply with `text`, as a step's Continue receives it.
+inline TeacherReply Reply(std::string text) {
+  TeacherReply r;
+  r.text = std::move(text);
+  r.finish = FinishReason::kStop;
+  return r;
+}
+
+/// The same, cut at the token limit (finish_reason length / MAX_TOKENS).
+inline TeacherReply CutReply(std::string text) {
+  TeacherReply r = Reply(std::move(text));
+  r.finish = FinishReason::kLength;
+  return r;
+}
+
 inline TeacherRequest Req(int i) {
   TeacherRequest r;
   r.sample_id = "s" + std::to_string(i);
