@@ -64,4 +64,28 @@ int64_t JsonInt(const nlohmann::json& obj, const char* key) {
   return obj[key].get<int64_t>();
 }
 
+std::optional<std::pair<std::string, double>> TokenLogprobOf(const nlohmann::json& entry,
+                                                             const char* prob_key) {
+  if (!entry.is_object()) return std::nullopt;
+  auto token = entry.find("token");
+  auto prob = entry.find(prob_key);
+  if (token == entry.end() || !token->is_string() || prob == entry.end() || !prob->is_number()) {
+    return std::nullopt;
+  }
+  return std::make_pair(token->get<std::string>(), prob->get<double>());
+}
+
+void AppendTokenLogprob(const nlohmann::json& chosen, const nlohmann::json& alternatives,
+                        const char* prob_key, std::vector<TokenLogprob>* out) {
+  std::optional<std::pair<std::string, double>> c = TokenLogprobOf(chosen, prob_key);
+  if (!c) return;
+  TokenLogprob token{std::move(c->first), c->second, {}};
+  if (alternatives.is_array()) {
+    for (const auto& a : alternatives) {
+      if (auto alt = TokenLogprobOf(a, prob_key)) token.top.push_back(std::move(*alt));
+    }
+  }
+  out->push_back(std::move(token));
+}
+
 }  // namespace groundcap

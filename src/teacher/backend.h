@@ -5,8 +5,10 @@
 #define GROUNDCAP_BACKEND_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -57,6 +59,17 @@ std::string TrimTrailingSlashes(std::string url);
 /// obj[key] as an integer; 0 when obj is not an object or the field is
 /// missing or not a number (servers omit usage fields freely).
 int64_t JsonInt(const nlohmann::json& obj, const char* key);
+
+/// One token of a logprobs list: {"token": str, <prob_key>: number} ->
+/// (token, logprob); nullopt for anything else. `prob_key` is "logprob"
+/// (OpenAI) or "logProbability" (Gemini).
+std::optional<std::pair<std::string, double>> TokenLogprobOf(const nlohmann::json& entry,
+                                                             const char* prob_key);
+
+/// A chosen token and its alternatives (each read by TokenLogprobOf; the
+/// unreadable ones skipped) appended to `out`, when `chosen` is readable.
+void AppendTokenLogprob(const nlohmann::json& chosen, const nlohmann::json& alternatives,
+                        const char* prob_key, std::vector<TokenLogprob>* out);
 
 /// Splits "<think>...</think>answer" (also an unopened "...</think>answer",
 /// as Qwen3 thinking templates produce) into visible text and thinking.

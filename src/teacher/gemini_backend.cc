@@ -104,21 +104,9 @@ void ReadGeminiLogprobs(const nlohmann::json& cand, std::vector<TokenLogprob>* o
   const nlohmann::json empty = nlohmann::json::array();
   auto tops = result->find("topCandidates");
   const nlohmann::json& top_list = tops != result->end() && tops->is_array() ? *tops : empty;
-  const auto usable = [](const nlohmann::json& c) {
-    return c.is_object() && c.contains("token") && c["token"].is_string() && c.contains("logProbability") &&
-           c["logProbability"].is_number();
-  };
   for (size_t i = 0; i < chosen->size(); ++i) {
-    const nlohmann::json& c = (*chosen)[i];
-    if (!usable(c)) continue;
-    TokenLogprob token{c["token"].get<std::string>(), c["logProbability"].get<double>(), {}};
-    if (i < top_list.size() && top_list[i].is_object() && top_list[i].contains("candidates") &&
-        top_list[i]["candidates"].is_array()) {
-      for (const auto& a : top_list[i]["candidates"]) {
-        if (usable(a)) token.top.emplace_back(a["token"].get<std::string>(), a["logProbability"].get<double>());
-      }
-    }
-    out->push_back(std::move(token));
+    const bool has = i < top_list.size() && top_list[i].is_object() && top_list[i].contains("candidates");
+    AppendTokenLogprob((*chosen)[i], has ? top_list[i]["candidates"] : empty, "logProbability", out);
   }
 }
 

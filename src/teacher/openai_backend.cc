@@ -104,20 +104,9 @@ void ReadLogprobs(const nlohmann::json& choice, std::vector<TokenLogprob>* out) 
   auto content = lp->find("content");
   if (content == lp->end() || !content->is_array()) return;
   for (const auto& t : *content) {
-    if (!t.is_object() || !t.contains("token") || !t["token"].is_string() ||
-        !t.contains("logprob") || !t["logprob"].is_number()) {
-      continue;
-    }
-    TokenLogprob token{t["token"].get<std::string>(), t["logprob"].get<double>(), {}};
-    if (auto top = t.find("top_logprobs"); top != t.end() && top->is_array()) {
-      for (const auto& a : *top) {
-        if (a.is_object() && a.contains("token") && a["token"].is_string() && a.contains("logprob") &&
-            a["logprob"].is_number()) {
-          token.top.emplace_back(a["token"].get<std::string>(), a["logprob"].get<double>());
-        }
-      }
-    }
-    out->push_back(std::move(token));
+    const nlohmann::json none;
+    AppendTokenLogprob(t, t.is_object() && t.contains("top_logprobs") ? t["top_logprobs"] : none,
+                       "logprob", out);
   }
 }
 
