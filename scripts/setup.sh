@@ -16,6 +16,8 @@ PACKAGES=(
   libvips-dev libjpeg62-turbo-dev libopencv-imgproc-dev fonts-dejavu-core
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev python3 python3-pil python3-opencv
+  chromium                                # the review report's browser tests
+  slurmctld slurmd slurm-client munge     # the single-node Slurm test of shards
 )
 
 if [[ "${SKIP_APT:-0}" != "1" ]]; then
