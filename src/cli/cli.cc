@@ -29,6 +29,24 @@ int RunCli(int argc, char** argv) {
       "failed, 2 setup error, 3 stopped early (signal, quota, auth; resumable).");
   gen->add_option("-e,--experiment_spec", spec_path, "YAML spec file (see default_specs)")->required();
   gen->add_option("overrides", overrides, "key=value overrides in dot notation");
+  GenerateFlags gen_flags;
+  gen->add_option("--limit", gen_flags.limit,
+                  "a pilot on the first N input records (workflow.limit); a later run without it resumes")
+      ->check(CLI::NonNegativeNumber);
+
+  // plan
+  PlanOptions pl;
+  CLI::App* plan_cmd = app.add_subcommand(
+      "plan",
+      "What `generate` would send and cost, sending nothing: samples still to do (resume state\n"
+      "respected), images that would be refused, requests, input tokens (text and image) and\n"
+      "output tokens per step, and the cost from the price table.");
+  plan_cmd->add_option("-e,--experiment_spec", pl.spec_path, "YAML spec file")->required();
+  plan_cmd->add_option("overrides", pl.overrides, "key=value overrides in dot notation");
+  plan_cmd->add_option("--limit", pl.limit, "plan a pilot on the first N input records")
+      ->check(CLI::NonNegativeNumber);
+  plan_cmd->add_option("--prices", pl.prices, "price table YAML instead of the built-in one");
+  plan_cmd->add_flag("--json", pl.json, "print the plan as JSON");
 
   // default_specs
   std::string spec_type = "image_grounding";
@@ -126,7 +144,8 @@ int RunCli(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitSetupError;
   }
 
-  if (gen->parsed()) return CmdGenerate(spec_path, overrides);
+  if (gen->parsed()) return CmdGenerate(spec_path, overrides, gen_flags);
+  if (plan_cmd->parsed()) return CmdPlan(pl);
   if (defs->parsed()) return CmdDefaultSpecs(spec_type);
   if (parse->parsed()) return CmdParseReply(pr);
   if (sim->parsed()) return CmdServeSim(ss);

@@ -12,6 +12,25 @@ namespace groundcap {
 /// groundcap generate -e SPEC [key=value ...]   (generate.cc)
 int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& overrides);
 
+/// Command-line flags of `generate` besides the spec and overrides.
+struct GenerateFlags {
+  int64_t limit = -1;  ///< --limit N: sets <pipeline>.workflow.limit (-1 = not given)
+};
+/// groundcap generate -e SPEC [--limit N] [key=value ...]   (generate.cc)
+int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& overrides,
+                const GenerateFlags& flags);
+
+struct PlanOptions {
+  std::string spec_path;
+  std::vector<std::string> overrides;
+  int64_t limit = -1;        ///< --limit N, as for generate
+  std::string prices;        ///< --prices FILE: sets <pipeline>.workflow.price_table
+  bool json = false;         ///< --json: the report as JSON on stdout
+};
+/// groundcap plan -e SPEC [key=value ...]: what a run would send and cost,
+/// sending nothing (plan_command.cc). 0, or 2 on a setup error.
+int CmdPlan(const PlanOptions& options);
+
 /// groundcap default_specs [--type T]           (generate.cc)
 int CmdDefaultSpecs(const std::string& type);
 

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "cost/run_cost.h"
 #include "engine/run_lock.h"
 #include "engine/step_runner.h"
 #include "grounding/grounding_steps.h"
@@ -145,8 +146,14 @@ void WriteOrThrow(const std::string& path, const std::string& text) {
 }  // namespace
 
 int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& overrides) {
+  return CmdGenerate(spec_path, overrides, GenerateFlags{});
+}
+
+int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& overrides,
+                const GenerateFlags& flags) {
   auto t0 = std::chrono::steady_clock::now();
   Spec spec = Spec::Load(spec_path, overrides);
+  if (flags.limit >= 0) spec.Set(spec.pipeline() + ".workflow.limit", flags.limit);
   const std::string results_dir = spec.Str("results_dir");
   const std::string input = spec.Str(spec.pipeline() + ".data.input_jsonl");
   if (std::optional<std::string> problem = InputFileProblem(spec.pipeline() + ".data.input_jsonl", input))
@@ -159,6 +166,9 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
                                                                    : MakeRegionCaptionSteps(spec, *teacher);
   if (plans.empty()) throw SetupError("no steps to run (check workflow.steps)");
   CheckStepInputs(spec, plans);  // before anything in results_dir is written or removed
+  // Price, spend so far (results_dir/spend.json) and workflow.budget; an
+  // unpriced model with max_cost fails here, before anything is written.
+  RunCost cost(spec, teacher.get());
 
   std::error_code ec;
   std::filesystem::create_directories(results_dir, ec);
@@ -170,11 +180,13 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
 
   InstallSignalHandlers();
   RunOptions options = RunOptionsFromSpec(spec);
+  options.admission = cost.gate();
   std::vector<StepStats> stats;
   bool stopped = false;
   std::string stop_reason;
   for (const StepPlan& plan : plans) {
     const TeacherStats before = teacher->Stats();
+    cost.BeginStep(plan.logic->Name());
     StepStats s = RunStep(plan, teacher.get(), options);
     const TeacherStats after = teacher->Stats();
     s.requests = after.requests - before.requests;
@@ -190,16 +202,23 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   }
   if (!stopped) CopyFileAtomic(stats.back().output_path, results_dir + "/annotations.jsonl");
   teacher->Stop();
+  cost.Save();
 
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json summary = Summary(stats, teacher->Stats(), elapsed);
   summary["pipeline"] = spec.pipeline();
   summary["stopped"] = stopped;
   if (stopped) summary["stop_reason"] = stop_reason;
+  if (options.limit > 0) summary["limit"] = options.limit;
+  summary["cost"] = cost.SummaryJson();
   // stop_reason can quote a server's message: never throw on invalid UTF-8.
   WriteOrThrow(results_dir + "/run_summary.json",
                summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   PrintSummary(summary, stopped, stop_reason);
+  std::fprintf(stderr, "%s\n", cost.SummaryLine().c_str());
+  if (options.limit > 0 && !stopped)
+    std::fprintf(stderr, "pilot: the first %lld input records only; run without --limit to continue (done samples "
+                 "are not redone)\n", static_cast<long long>(options.limit));
   if (stopped) return kExitStopped;
   const bool flagged_fails = spec.Bool(spec.pipeline() + ".quality.flagged_exit_nonzero");
   // A rejected input line is data that was not processed, like a failure.

@@ -110,7 +110,9 @@ void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Jour
   stats.failed_by_kind.clear();
   stats.flags_by_name.clear();
   JsonlLine line;
-  while (reader.Next(&line)) {
+  int64_t lines_seen = 0;  // workflow.limit: the same first lines the runner read
+  while ((options.limit <= 0 || lines_seen < options.limit) && reader.Next(&line)) {
+    ++lines_seen;
     if (line.too_long) continue;
     Result<nlohmann::ordered_json> rec = ParseJsonObjectLine(line.text);
     if (!rec || InputRejectReason(*plan.logic, *rec)) continue;

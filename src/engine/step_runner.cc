@@ -40,6 +40,10 @@ std::vector<SpecField> WorkflowSpecFields() {
                         "the teacher at all (refused, DNS, unreachable); such samples are never recorded "
                         "and a re-run redoes them (0 = never stop early)",
                         0, 1000000000));
+  v.push_back(MakeField("workflow.limit", FieldType::kInt, "0",
+                        "a pilot: run only the first N records of the input (0 = all); a later run "
+                        "without it resumes and does not redo them (also --limit N)",
+                        0, 9.2e18));
   v.push_back(MakeField("data.input_jsonl", FieldType::kString, "\"\"", "input JSONL, one record per line"));
   v.back().required = true;
   v.push_back(MakeField("data.image_root", FieldType::kString, "\"\"",
@@ -56,6 +60,7 @@ RunOptions RunOptionsFromSpec(const Spec& spec) {
   o.retry_failed = spec.Bool(p + "workflow.retry_failed");
   o.sample_deadline_s = spec.Float(p + "workflow.sample_deadline_s");
   o.stop_after_connection_failures = spec.Int(p + "workflow.stop_after_connection_failures");
+  o.limit = spec.Int(p + "workflow.limit");
   return o;
 }
 
@@ -163,6 +168,7 @@ struct Slot {
   /// it, since the abandoned round may still be writing to `job`.
   SampleJob admitted;
   std::string fingerprint;
+  std::string sample_id;    ///< of the sample admitted (for AdmissionControl::Finished)
   std::vector<TeacherReply> replies;
   size_t pending = 0;
   bool in_cpu = false;
@@ -234,6 +240,7 @@ class Runner {
   StepStats stats_;
   int64_t run_done_ = 0, run_failed_ = 0;
   int stuck_limit_ = 4;                ///< stuck CPU workers that stop the run
+  int64_t lines_seen_ = 0;             ///< input lines read (workflow.limit counts these)
   int64_t connect_streak_ = 0;         ///< samples in a row that never reached the teacher
   int64_t connect_unrecorded_ = 0;     ///< samples left unrecorded for that reason
   std::string last_connect_error_;
@@ -297,6 +304,9 @@ void Runner::HandleLine(const JsonlLine& line) {
       ++stats_.retried_failed;
     }
   }
+  if (opt_.admission) {
+    if (std::optional<std::string> why = opt_.admission->Admit(job)) return StopAdmitting(*why);
+  }
   Admit(std::move(job), std::move(fp));
 }
 
@@ -314,6 +324,7 @@ void Runner::Admit(SampleJob job, std::string fingerprint) {
   }
   s.job = std::make_shared<SampleJob>(std::move(job));
   s.fingerprint = std::move(fingerprint);
+  s.sample_id = s.job->sample_id;
   s.replies.clear();
   s.pending = 0;
   s.start = Clock::now();
@@ -427,6 +438,7 @@ void Runner::Finish(int slot_index, const nlohmann::ordered_json* output, const 
     ++run_done_;
     if (error) ++run_failed_;
   }
+  if (opt_.admission) opt_.admission->Finished(s.sample_id);
   s.busy = false;
   ++s.gen;
   s.job.reset();
@@ -526,10 +538,11 @@ StepStats Runner::Run() {
     }
     while (!stop_admitting_ && !input_done_ && in_flight_ < static_cast<int>(slots_.size())) {
       JsonlLine line;
-      if (!reader_->Next(&line)) {
+      if ((opt_.limit > 0 && lines_seen_ >= opt_.limit) || !reader_->Next(&line)) {
         input_done_ = true;
         break;
       }
+      ++lines_seen_;
       HandleLine(line);
     }
     if (in_flight_ == 0 && (input_done_ || stop_admitting_)) break;

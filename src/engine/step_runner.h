@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/admission.h"
 #include "engine/pipeline.h"
 #include "spec/spec.h"
 #include "teacher/teacher.h"
@@ -36,6 +37,11 @@ struct RunOptions {
   int cpu_threads = 0;           ///< 0 = std::thread::hardware_concurrency()
   bool progress = true;          ///< progress line / periodic log lines
   double journal_sync_s = 1.0;   ///< fdatasync interval of the journal
+  /// > 0: a pilot on the first `limit` records of the step's input (input
+  /// lines, done or not, rejected included); the output holds those only.
+  int64_t limit = 0;
+  /// Asked before each admission (workflow.budget); null = admit all. Not owned.
+  AdmissionControl* admission = nullptr;
 };
 
 /// Reads RunOptions from `spec` for its active pipeline.

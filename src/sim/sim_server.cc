@@ -1,4 +1,5 @@
 #include "sim/sim_server.h"
+#include "sim/sim_usage.h"
 
 #include <httplib.h>
 #include <sys/socket.h>
@@ -106,7 +107,7 @@ nlohmann::json OpenAiEnvelope(const SimRequest& req, const SimReply& reply, int6
   if (!reply.thinking.empty()) message["reasoning_content"] = reply.thinking;
   nlohmann::json choice = {{"index", 0}, {"message", message}, {"finish_reason", finish}};
   if (!reply.logprobs.is_null()) choice["logprobs"] = {{"content", reply.logprobs}};
-  int64_t prompt = Tokens(req.system.size() + req.prompt.size()) + 258 * static_cast<int64_t>(req.images.size());
+  int64_t prompt = SimPromptTokens(req);  // the published rules, sim_usage.h
   int64_t completion = Tokens(reply.text.size() + reply.thinking.size());
   return {{"id", "chatcmpl-sim-" + std::to_string(n)},
           {"object", "chat.completion"},
@@ -123,7 +124,7 @@ nlohmann::json GeminiEnvelope(const SimRequest& req, const SimReply& reply) {
   if (!reply.text.empty()) parts.push_back({{"text", reply.text}});
   nlohmann::json content = {{"role", "model"}};
   if (!parts.empty()) content["parts"] = parts;
-  int64_t prompt = Tokens(req.system.size() + req.prompt.size()) + 258 * static_cast<int64_t>(req.images.size());
+  int64_t prompt = SimPromptTokens(req);  // the published rules, sim_usage.h
   int64_t out = reply.text.empty() ? 0 : Tokens(reply.text.size());
   int64_t thoughts = reply.thinking.empty() ? 0 : Tokens(reply.thinking.size());
   nlohmann::json usage = {{"promptTokenCount", prompt}, {"candidatesTokenCount", out},

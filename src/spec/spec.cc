@@ -68,6 +68,7 @@ const Schema& GetSchema() {
       Mount(s, p, WorkflowSpecFields());
       Mount(s, p, TeacherSpecFields());
       Mount(s, p, ImagePrepSpecFields());
+      Mount(s, p, CostSpecFields());
       Mount(s, p, p == std::string(kImageGrounding) ? GroundingSpecFields() : RegionCaptionSpecFields());
     }
     return s;
@@ -602,6 +603,16 @@ SpecField MakeField(std::string key, FieldType type, std::string default_yaml, s
   f.min = min;
   f.max = max;
   return f;
+}
+
+nlohmann::json YamlToJson(const std::string& yaml, const std::string& origin) {
+  YAML::Node root = ParseYaml(yaml, origin);
+  ExpansionBudget budget;
+  try {
+    return AnyToJson(root, budget, 0);
+  } catch (const LimitExceeded& e) {
+    throw SetupError(fmt::format("{}: {}", origin, e.what()));
+  }
 }
 
 }  // namespace groundcap

@@ -47,6 +47,7 @@ std::vector<SpecField> TeacherSpecFields();        ///< teacher_config.cc: vlm.*
 std::vector<SpecField> ImagePrepSpecFields();      ///< image_spec.cc: image.*
 std::vector<SpecField> GroundingSpecFields();      ///< grounding_*.cc: image_grounding-only keys
 std::vector<SpecField> RegionCaptionSpecFields();  ///< region_caption*.cc: region_caption-only keys
+std::vector<SpecField> CostSpecFields();           ///< cost/cost_spec.cc: workflow.budget.*, workflow.price_table
 
 /// Pipeline names accepted in `autolabel_type`.
 inline constexpr const char* kImageGrounding = "image_grounding";
@@ -91,6 +92,11 @@ class Spec {
   std::map<std::string, nlohmann::json> values_;
   std::map<std::string, bool> set_;
 };
+
+/// Parses a YAML document that is not a spec (the price table) into JSON,
+/// under the same expansion limits as specs. Throws SetupError naming
+/// `origin` and the line on a syntax error or a limit.
+nlohmann::json YamlToJson(const std::string& yaml, const std::string& origin);
 
 }  // namespace groundcap
 
