@@ -1,6 +1,7 @@
 // `groundcap demo`: the whole job with no API key. Synthetic scenes, the
 // simulated teacher on a free loopback port, image grounding (both steps),
 // region captioning, and evaluation against the ground truth.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -116,6 +117,13 @@ int CmdDemo(const DemoOptions& options) {
                         grounding_dir.string(), (data / "input.jsonl").string(), data.string(),
                         VlmYaml(teacher, server), teacher.box_format));
   std::printf("[3/5] image grounding: groundcap generate -e %s\n", grounding_spec.c_str());
+  // The habit the README recommends: a pilot on a few samples (then look at
+  // it: groundcap report), then the full run, which resumes without redoing them.
+  GenerateFlags pilot;
+  pilot.limit = std::min(5, options.count);
+  std::printf("      pilot first: groundcap generate -e %s --limit %lld, then the full run\n",
+              grounding_spec.c_str(), static_cast<long long>(pilot.limit));
+  CmdGenerate(grounding_spec.string(), DemoOverrides("image_grounding", options), pilot);
   int grounding_rc = CmdGenerate(grounding_spec.string(), DemoOverrides("image_grounding", options));
 
   // 4. Region captioning on the ground-truth boxes (DataFlow-style input).
