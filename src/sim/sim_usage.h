@@ -9,13 +9,8 @@
 #include <string>
 
 #include "sim/sim_server.h"
-#include "util/geometry.h"
 
 namespace groundcap {
-
-/// Width and height from a PNG (IHDR) or JPEG (SOFn marker) header; {0, 0}
-/// for anything else. Pure, reads no pixels.
-Size EncodedImageSize(const std::string& bytes);
 
 /// Prompt tokens of `req`: ceil(bytes/4) of the system and user text plus
 /// each image's tokens under the rule for req.model (and the Gemini

@@ -1,5 +1,7 @@
 #include "sim/sim_usage.h"
 
+#include "cost/image_header.h"
+
 #include <gtest/gtest.h>
 
 #include "image/image.h"
