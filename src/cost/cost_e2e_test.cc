@@ -117,6 +117,24 @@ TEST_F(CostE2eTest, PilotThenFullRunRedoesNothing) {
   EXPECT_EQ(spend["requests"].get<int64_t>(), continued);
 }
 
+TEST_F(CostE2eTest, LimitCountsInputLinesNotOnlyNewOnes) {
+  StartSim(4);
+  const fs::path input = dir_ / "data" / "input.jsonl";
+  WriteFile(input, "{\"image_path\": \"no_caption.png\"}\n" + ReadFile(input));  // line 1: rejected
+  const fs::path results = dir_ / "lines";
+  const std::string spec = Spec(results, "[\"0\"]");
+  // Lines 1-3: one rejected, two samples.
+  ASSERT_EQ(Generate(spec, {}, 3), kExitSomeFailed) << "a rejected line makes the status 1";
+  EXPECT_EQ(server_->requests(), 2);
+  // --limit 4 is the first four lines again, not four more: one new sample.
+  ASSERT_EQ(Generate(spec, {}, 4), kExitSomeFailed);
+  EXPECT_EQ(server_->requests(), 3);
+  EXPECT_EQ(LineCount(results / "annotations.jsonl"), 3);
+  ASSERT_EQ(Generate(spec), kExitSomeFailed);
+  EXPECT_EQ(server_->requests(), 4) << "each of the four samples asked once";
+  EXPECT_EQ(LineCount(results / "annotations.jsonl"), 4);
+}
+
 TEST_F(CostE2eTest, BudgetStopsWithExitThreeAndAHigherBudgetContinues) {
   StartSim(6);
   const fs::path results = dir_ / "budget";
