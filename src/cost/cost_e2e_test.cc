@@ -274,6 +274,20 @@ TEST_F(CostE2eTest, PlanAfterAPilotCountsOnlyWhatIsLeft) {
   EXPECT_EQ(plan["steps"][0]["done"].get<int64_t>(), 2);
   EXPECT_EQ(plan["steps"][0]["to_do"].get<int64_t>(), 3);
   EXPECT_EQ(plan["steps"][0]["requests"].get<int64_t>(), 3);
+  EXPECT_EQ(plan["spend_so_far"]["requests"].get<int64_t>(), 2);
+
+  // The text report says whether spent + planned fits the budget.
+  po.json = false;
+  po.overrides = {"image_grounding.workflow.budget.max_requests=4"};
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(CmdPlan(po), kExitOk);
+  std::string text = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(text.find("budget max_requests = 4: spent 2 + planned 3 EXCEEDS"), std::string::npos) << text;
+  po.overrides = {"image_grounding.workflow.budget.max_requests=5"};
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(CmdPlan(po), kExitOk);
+  text = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(text.find("budget max_requests = 5: spent 2 + planned 3 fits"), std::string::npos) << text;
 }
 
 }  // namespace

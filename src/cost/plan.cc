@@ -163,6 +163,23 @@ std::string PlanText(const nlohmann::json& plan) {
     s += fmt::format("spent in this results_dir so far: requests {}, tokens in {} / out {}\n",
                      sp["requests"].get<int64_t>(), sp["input_tokens"].get<int64_t>(),
                      sp["output_tokens"].get<int64_t>());
+  // workflow.budget: would spent + this plan fit?
+  const auto& b = plan["budget"];
+  const auto& tot = plan["total"];
+  auto check = [&](const char* field, double limit, double spent_v, double planned, const std::string& unit) {
+    if (limit <= 0) return;
+    s += fmt::format("budget {} = {}{}: spent {:.6g} + planned {:.6g} {}\n", field, limit, unit, spent_v, planned,
+                     spent_v + planned <= limit ? "fits" : "EXCEEDS it: the run will stop (exit 3) before the end");
+  };
+  check("max_requests", b["max_requests"].get<double>(), sp["requests"].get<double>(), tot["requests"].get<double>(),
+        "");
+  check("max_input_tokens", b["max_input_tokens"].get<double>(), sp["input_tokens"].get<double>(),
+        tot["input_tokens"].get<double>(), "");
+  check("max_output_tokens", b["max_output_tokens"].get<double>(), sp["output_tokens"].get<double>(),
+        tot["output_tokens"].get<double>(), "");
+  if (priced)
+    check("max_cost", b["max_cost"].get<double>(), sp["cost"].get<double>(), tot["cost"].get<double>(),
+          " " + currency);
   s += "Nothing was sent. Output tokens are a heuristic (docs/formats.md \"Token estimates\"); compare\n"
        "run_summary.json cost.estimated with cost.actual after a pilot (--limit 20).\n";
   return s;
