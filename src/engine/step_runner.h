@@ -36,6 +36,12 @@ struct RunOptions {
   int cpu_threads = 0;           ///< 0 = std::thread::hardware_concurrency()
   bool progress = true;          ///< progress line / periodic log lines
   double journal_sync_s = 1.0;   ///< fdatasync interval of the journal
+  /// Sharding (shard.h): with shard_count > 0 only samples with
+  /// ShardOf(id, shard_count) == shard_index are run, counted and written,
+  /// and only rejected lines with ShardOfLine(...) == shard_index reported.
+  /// Every line is still read, so ids are those of the whole input.
+  int shard_index = 0;
+  int shard_count = 0;
 };
 
 /// Reads RunOptions from `spec` for its active pipeline.
