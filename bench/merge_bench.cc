@@ -5,7 +5,7 @@
 // measurement runs in a forked child (peak RSS is per process); the median
 // of --runs is printed.
 //
-// Records are realistic: image-grounding step-1-sized records (~700 bytes),
+// Records are realistic: image-grounding step-1-sized records (~450 bytes),
 // ids derived by SampleIdDeriver, 1% exact-duplicate input lines.
 //
 //   merge_bench [--records 200000] [--runs 5] [--dir DIR]
