@@ -9,6 +9,7 @@
 // ids derived by SampleIdDeriver, 1% exact-duplicate input lines.
 //
 //   merge_bench [--records 200000] [--runs 5] [--dir DIR]
+#include <fmt/core.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,11 +20,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
 #include "engine/sample_id.h"
 #include "engine/shard.h"
@@ -52,11 +51,14 @@ void WriteRun(const fs::path& dir, int64_t n) {
   for (int i = 0; i < kShards; ++i) {
     fs::path sd = dir / "results" / groundcap::ShardDirName({i, kShards});
     fs::create_directories(sd / kStep);
-    nlohmann::json info = {{"shard", i},           {"count", kShards},
+    nlohmann::json info = {{"shard", i},
+                           {"count", kShards},
                            {"pipeline", "image_grounding"},
                            {"input_jsonl", fs::absolute(dir / "input.jsonl").string()},
-                           {"image_key", "image_path"}, {"steps", {kStep}},
-                           {"spec_fingerprint", "0123456789abcdef"}, {"complete", true}};
+                           {"image_key", "image_path"},
+                           {"steps", {kStep}},
+                           {"spec_fingerprint", "0123456789abcdef"},
+                           {"complete", true}};
     std::ofstream(sd / "shard.json") << info.dump(2);
     std::ofstream(sd / "run_summary.json") << R"({"read": 1, "teacher": {"requests": 2}})";
     outs.emplace_back(sd / kStep / "annotations.jsonl", std::ios::binary);
@@ -78,7 +80,9 @@ void WriteRun(const fs::path& dir, int64_t n) {
     out["status"] = "ok";
     out["expressions"] = nlohmann::ordered_json::array();
     for (int e = 0; e < 3; ++e)
-      out["expressions"].push_back({{"text", "a person"}, {"span", {0, 8}}, {"boxes", {{{"bbox", {12.5, 40.25, 300.0, 410.75}}, {"score", 0.91}}}}});
+      out["expressions"].push_back({{"text", "a person"},
+                                    {"span", {0, 8}},
+                                    {"boxes", {{{"bbox", {12.5, 40.25, 300.0, 410.75}}, {"score", 0.91}}}}});
     outs[groundcap::ShardOf(id, kShards)] << out.dump() << "\n";
   }
 }
@@ -143,7 +147,8 @@ int main(int argc, char** argv) {
   const fs::path results = dir / "results";
   int64_t bytes = 0;
   for (int i = 0; i < kShards; ++i)
-    bytes += static_cast<int64_t>(fs::file_size(results / groundcap::ShardDirName({i, kShards}) / kStep / "annotations.jsonl"));
+    bytes += static_cast<int64_t>(
+        fs::file_size(results / groundcap::ShardDirName({i, kShards}) / kStep / "annotations.jsonl"));
   std::vector<double> merge_s, copy_s, merge_rss, copy_rss;
   for (int r = 0; r < runs; ++r) {  // alternating, so both see the same machine state
     auto m = InChild([&] { groundcap::MergeShards(results.string(), false); });
@@ -156,8 +161,8 @@ int main(int argc, char** argv) {
   const double ms = Median(merge_s), cs = Median(copy_s);
   std::printf("records %lld in %d shards, shard outputs %.1f MB, %d runs (medians)\n", static_cast<long long>(records),
               kShards, bytes / 1e6, runs);
-  std::printf("merge: %.3f s (%.0f records/s, %.1f MB/s), peak RSS growth %.1f MB\n", ms, records / ms, bytes / 1e6 / ms,
-              Median(merge_rss) / 1e6);
+  std::printf("merge: %.3f s (%.0f records/s, %.1f MB/s), peak RSS growth %.1f MB\n", ms, records / ms,
+              bytes / 1e6 / ms, Median(merge_rss) / 1e6);
   std::printf("block copy of the same outputs: %.3f s, peak RSS growth %.1f MB\n", cs, Median(copy_rss) / 1e6);
   std::printf("merge / copy time: %.2f\n", ms / cs);
   fs::remove_all(dir);

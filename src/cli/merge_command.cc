@@ -11,8 +11,8 @@ namespace groundcap {
 int CmdMerge(const MergeOptions& options) {
   nlohmann::json summary = MergeShards(options.results_dir, options.allow_partial);
   const nlohmann::json& merge = summary["merge"];
-  std::fprintf(stderr, "\n== groundcap merge ==\n%zu of %d shards merged into %s\n",
-               merge["merged_shards"].size(), merge["shard_count"].get<int>(), options.results_dir.c_str());
+  std::fprintf(stderr, "\n== groundcap merge ==\n%zu of %d shards merged into %s\n", merge["merged_shards"].size(),
+               merge["shard_count"].get<int>(), options.results_dir.c_str());
   for (const auto& step : merge["steps"]) {
     std::fprintf(stderr, "%s: %lld records written, %lld samples of missing shards left out\n",
                  step["step"].get<std::string>().c_str(), static_cast<long long>(step["written"].get<int64_t>()),

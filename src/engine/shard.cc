@@ -1,9 +1,9 @@
 #include "engine/shard.h"
 
+#include <fmt/core.h>
+
 #include <charconv>
 #include <filesystem>
-
-#include <fmt/core.h>
 
 #include "engine/sample_id.h"
 #include "engine/step_runner.h"
@@ -29,7 +29,8 @@ std::optional<long long> EnvInt(const EnvLookup& env, const char* name, const st
   const char* v = env(name);
   if (v == nullptr || *v == '\0') return std::nullopt;
   std::optional<long long> n = ParseCount(v);
-  if (!n) throw SetupError(fmt::format("{}: environment variable {}='{}' is not a non-negative integer", field, name, v));
+  if (!n)
+    throw SetupError(fmt::format("{}: environment variable {}='{}' is not a non-negative integer", field, name, v));
   return n;
 }
 
@@ -69,8 +70,8 @@ std::optional<ShardSpec> ParseShard(std::string_view text, const std::string& fi
   if (slash != std::string_view::npos) {
     count = ParseCount(text.substr(slash + 1));
     if (!count || *count < 1)
-      throw SetupError(fmt::format("{}: '{}': the shard count after '/' must be a positive integer; {}", field,
-                                   given, forms));
+      throw SetupError(
+          fmt::format("{}: '{}': the shard count after '/' must be a positive integer; {}", field, given, forms));
     if (*count > 1000000) throw SetupError(fmt::format("{}: '{}': at most 1000000 shards", field, given));
   }
   ShardSpec s;
@@ -86,10 +87,10 @@ std::optional<ShardSpec> ParseShard(std::string_view text, const std::string& fi
     const long long min = EnvInt(env, "SLURM_ARRAY_TASK_MIN", field).value_or(0);
     const std::optional<long long> max = EnvInt(env, "SLURM_ARRAY_TASK_MAX", field);
     if (max && *max - min + 1 != *n) {
-      throw SetupError(fmt::format(
-          "{}: 'auto': the Slurm array {}-{} has {} tasks, not one contiguous range; submit --array=0-{} "
-          "or use \"auto/n\"",
-          field, min, *max, *n, *n - 1));
+      throw SetupError(
+          fmt::format("{}: 'auto': the Slurm array {}-{} has {} tasks, not one contiguous range; submit --array=0-{} "
+                      "or use \"auto/n\"",
+                      field, min, *max, *n, *n - 1));
     }
     s.index = static_cast<int>(*id - min);
     s.count = static_cast<int>(*n);
@@ -101,14 +102,14 @@ std::optional<ShardSpec> ParseShard(std::string_view text, const std::string& fi
       from = "JOB_COMPLETION_INDEX";
     }
     if (!id) {
-      throw SetupError(fmt::format(
-          "{}: '{}' needs SLURM_ARRAY_TASK_ID (a Slurm array task) or JOB_COMPLETION_INDEX (a Kubernetes "
-          "indexed Job); neither is set",
-          field, given));
+      throw SetupError(
+          fmt::format("{}: '{}' needs SLURM_ARRAY_TASK_ID (a Slurm array task) or JOB_COMPLETION_INDEX (a Kubernetes "
+                      "indexed Job); neither is set",
+                      field, given));
     }
     if (*id >= *count) {
-      throw SetupError(fmt::format("{}: '{}': {}={} is out of range: shard indexes are 0..{}", field, given, from,
-                                   *id, *count - 1));
+      throw SetupError(
+          fmt::format("{}: '{}': {}={} is out of range: shard indexes are 0..{}", field, given, from, *id, *count - 1));
     }
     s.index = static_cast<int>(*id);
     s.count = static_cast<int>(*count);
@@ -116,8 +117,8 @@ std::optional<ShardSpec> ParseShard(std::string_view text, const std::string& fi
     std::optional<long long> i = ParseCount(left);
     if (!i || !count) throw SetupError(fmt::format("{}: '{}': {}", field, given, forms));
     if (*i >= *count) {
-      throw SetupError(fmt::format("{}: '{}': shard index {} is out of range: indexes are 0-based, 0..{}", field,
-                                   given, *i, *count - 1));
+      throw SetupError(fmt::format("{}: '{}': shard index {} is out of range: indexes are 0-based, 0..{}", field, given,
+                                   *i, *count - 1));
     }
     s.index = static_cast<int>(*i);
     s.count = static_cast<int>(*count);
@@ -168,24 +169,24 @@ std::optional<ShardSpec> PrepareShard(Spec& spec, const EnvLookup& env) {
     }
   }
   if (!shard && !other_counts.empty()) {
-    throw SetupError(fmt::format(
-        "results_dir {} holds sharded runs ({}...): run each shard with {} as before and join them with "
-        "`groundcap merge {}`, or use another results_dir",
-        results_dir, other_counts.front(), field, results_dir));
+    throw SetupError(
+        fmt::format("results_dir {} holds sharded runs ({}...): run each shard with {} as before and join them with "
+                    "`groundcap merge {}`, or use another results_dir",
+                    results_dir, other_counts.front(), field, results_dir));
   }
   if (!shard) return std::nullopt;
   if (!other_counts.empty()) {
-    throw SetupError(fmt::format(
-        "{}: '{}' splits the input into {} shards, but results_dir {} was sharded differently ({}): "
-        "the shard count cannot change for one results_dir (samples would be in two shards); use the same "
-        "count or another results_dir",
-        field, spec.Str(field), shard->count, results_dir, other_counts.front()));
+    throw SetupError(
+        fmt::format("{}: '{}' splits the input into {} shards, but results_dir {} was sharded differently ({}): "
+                    "the shard count cannot change for one results_dir (samples would be in two shards); use the same "
+                    "count or another results_dir",
+                    field, spec.Str(field), shard->count, results_dir, other_counts.front()));
   }
   if (unsharded_journal) {
-    throw SetupError(fmt::format(
-        "{}: results_dir {} holds an unsharded run (step_*/.ckpt/journal.jsonl): the shard count cannot "
-        "change for one results_dir; use another results_dir for the sharded run",
-        field, results_dir));
+    throw SetupError(
+        fmt::format("{}: results_dir {} holds an unsharded run (step_*/.ckpt/journal.jsonl): the shard count cannot "
+                    "change for one results_dir; use another results_dir for the sharded run",
+                    field, results_dir));
   }
   const std::string dir = results_dir + "/" + ShardDirName(*shard);
   fs::create_directories(dir, ec);
@@ -194,8 +195,7 @@ std::optional<ShardSpec> PrepareShard(Spec& spec, const EnvLookup& env) {
   return shard;
 }
 
-nlohmann::json ShardInfo(const ShardSpec& shard, const Spec& spec, const std::vector<StepPlan>& plans,
-                         bool complete) {
+nlohmann::json ShardInfo(const ShardSpec& shard, const Spec& spec, const std::vector<StepPlan>& plans, bool complete) {
   namespace fs = std::filesystem;
   const std::string input = spec.Str(spec.pipeline() + ".data.input_jsonl");
   std::error_code ec;
@@ -204,7 +204,8 @@ nlohmann::json ShardInfo(const ShardSpec& shard, const Spec& spec, const std::ve
   std::string fp_text = spec.pipeline();
   for (const StepPlan& p : plans) {
     steps.push_back(fs::path(StepDir("", p)).filename().string());
-    fp_text += "\n" + p.logic->ConfigFingerprint();
+    fp_text += '\n';
+    fp_text += p.logic->ConfigFingerprint();
   }
   nlohmann::json j;
   j["shard"] = shard.index;

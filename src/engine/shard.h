@@ -8,12 +8,11 @@
 #define GROUNDCAP_SHARD_H_
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/pipeline.h"
 #include "spec/spec.h"
@@ -71,8 +70,7 @@ std::optional<ShardSpec> PrepareShard(Spec& spec, const EnvLookup& env);
 /// the step directories and the spec fingerprint (a hash of the pipeline and
 /// every step's checkpoint config fingerprint: shards with different
 /// fingerprints would give different answers and must not be merged).
-nlohmann::json ShardInfo(const ShardSpec& shard, const Spec& spec, const std::vector<StepPlan>& plans,
-                         bool complete);
+nlohmann::json ShardInfo(const ShardSpec& shard, const Spec& spec, const std::vector<StepPlan>& plans, bool complete);
 
 /// Writes ShardInfo to `shard_dir`/shard.json atomically; throws SetupError.
 void WriteShardInfo(const std::string& shard_dir, const nlohmann::json& info);

@@ -1,5 +1,6 @@
 #include "engine/shard_merge.h"
 
+#include <fmt/core.h>
 #include <sys/resource.h>
 
 #include <filesystem>
@@ -8,8 +9,6 @@
 #include <optional>
 #include <set>
 #include <vector>
-
-#include <fmt/core.h>
 
 #include "engine/run_lock.h"
 #include "engine/sample_id.h"
@@ -27,14 +26,14 @@ namespace fs = std::filesystem;
 
 /// One shard directory as found.
 struct ShardState {
-  std::string name;               ///< shard-i-of-n
+  std::string name;  ///< shard-i-of-n
   std::string dir;
   bool exists = false;
-  std::optional<RunLock> lock;    ///< held by the merge while it runs
-  std::string holder;             ///< set when another process holds the lock
-  nlohmann::json info;            ///< shard.json (null when unreadable)
-  nlohmann::json summary;         ///< run_summary.json (null when unreadable)
-  std::string problem;            ///< why it cannot be merged ("" = complete)
+  std::optional<RunLock> lock;  ///< held by the merge while it runs
+  std::string holder;           ///< set when another process holds the lock
+  nlohmann::json info;          ///< shard.json (null when unreadable)
+  nlohmann::json summary;       ///< run_summary.json (null when unreadable)
+  std::string problem;          ///< why it cannot be merged ("" = complete)
 };
 
 /// A small JSON file, or null when missing or unreadable.
@@ -102,8 +101,8 @@ class ShardCursor {
 /// Counters of one merged step.
 struct StepMerge {
   int64_t written = 0;
-  int64_t missing = 0;          ///< samples of shards left out (--allow-partial)
-  int64_t not_in_output = 0;    ///< input records the step did not output (rejected by it)
+  int64_t missing = 0;        ///< samples of shards left out (--allow-partial)
+  int64_t not_in_output = 0;  ///< input records the step did not output (rejected by it)
   std::map<std::string, int64_t> by_status;
 };
 
@@ -150,10 +149,10 @@ StepMerge MergeStep(const std::string& results_dir, const std::string& step, con
   for (int i = 0; i < n; ++i) {
     if (!cursors[i]) continue;
     if (const std::string* left = cursors[i]->PeekId()) {
-      throw SetupError(fmt::format(
-          "{}:{}: sample '{}' is not in the input {} in this order: was the input changed since {} ran? "
-          "Re-run the shards on the same input",
-          cursors[i]->path(), cursors[i]->line(), *left, input.path(), shards[i].name));
+      throw SetupError(
+          fmt::format("{}:{}: sample '{}' is not in the input {} in this order: was the input changed since {} ran? "
+                      "Re-run the shards on the same input",
+                      cursors[i]->path(), cursors[i]->line(), *left, input.path(), shards[i].name));
     }
   }
   out.Commit();
@@ -171,8 +170,10 @@ void AddCounters(nlohmann::json& into, const nlohmann::json& from) {
     for (auto it = from.begin(); it != from.end(); ++it) AddCounters(into[it.key()], it.value());
   } else if (into.is_array() && from.is_array()) {
     for (size_t i = 0; i < from.size(); ++i) {
-      if (i < into.size()) AddCounters(into[i], from[i]);
-      else into.push_back(from[i]);
+      if (i < into.size())
+        AddCounters(into[i], from[i]);
+      else
+        into.push_back(from[i]);
     }
   } else if (into.is_number_integer() && from.is_number_integer()) {
     into = into.get<int64_t>() + from.get<int64_t>();
@@ -199,9 +200,10 @@ nlohmann::json MergeShards(const std::string& results_dir, bool allow_partial) {
   if (counts.empty())
     throw SetupError(fmt::format("merge: {} holds no shard-i-of-n directories: nothing to merge", results_dir));
   if (counts.size() > 1) {
-    throw SetupError(fmt::format("merge: {} holds shards of different counts ({}): the shard count must not change "
-                                 "for one results_dir; remove the stray shards or use another results_dir",
-                                 results_dir, Join(names)));
+    throw SetupError(
+        fmt::format("merge: {} holds shards of different counts ({}): the shard count must not change "
+                    "for one results_dir; remove the stray shards or use another results_dir",
+                    results_dir, Join(names)));
   }
   const int n = *counts.begin();
   RaiseFileLimit();
@@ -228,8 +230,10 @@ nlohmann::json MergeShards(const std::string& results_dir, bool allow_partial) {
     }
     s.info = ReadJsonFile(s.dir + "/shard.json");
     s.summary = ReadJsonFile(s.dir + "/run_summary.json");
-    if (!s.info.is_object()) s.problem = "no readable shard.json: never started";
-    else if (!s.info.value("complete", false)) s.problem = "did not finish: re-run it to resume";
+    if (!s.info.is_object())
+      s.problem = "no readable shard.json: never started";
+    else if (!s.info.value("complete", false))
+      s.problem = "did not finish: re-run it to resume";
     if (!s.problem.empty()) absent.push_back(s.name + " (" + s.problem + ")");
   }
   if (!held.empty()) {
@@ -247,18 +251,20 @@ nlohmann::json MergeShards(const std::string& results_dir, bool allow_partial) {
   if (by_identity.size() > 1) {
     std::vector<std::string> groups;
     for (const auto& [identity, members] : by_identity) groups.push_back(Join(members) + ": " + identity);
-    throw SetupError(fmt::format("merge: the shards of {} ran with different specs or inputs and cannot be merged "
-                                 "(re-run the odd ones with the same spec):\n  {}",
-                                 results_dir, [&] {
-                                   std::string text;
-                                   for (const std::string& g : groups) text += (text.empty() ? "" : "\n  ") + g;
-                                   return text;
-                                 }()));
+    throw SetupError(
+        fmt::format("merge: the shards of {} ran with different specs or inputs and cannot be merged "
+                    "(re-run the odd ones with the same spec):\n  {}",
+                    results_dir, [&] {
+                      std::string text;
+                      for (const std::string& g : groups) text += (text.empty() ? "" : "\n  ") + g;
+                      return text;
+                    }()));
   }
   if (!absent.empty() && !allow_partial) {
-    throw SetupError(fmt::format("merge: {} of {} shards of {} are missing or incomplete: {}; run them (same spec, "
-                                 "workflow.shard=i/{}) or merge what is there with --allow-partial",
-                                 absent.size(), n, results_dir, Join(absent), n));
+    throw SetupError(
+        fmt::format("merge: {} of {} shards of {} are missing or incomplete: {}; run them (same spec, "
+                    "workflow.shard=i/{}) or merge what is there with --allow-partial",
+                    absent.size(), n, results_dir, Join(absent), n));
   }
   if (!ref) throw SetupError(fmt::format("merge: no shard of {} is complete: {}", results_dir, Join(absent)));
 
@@ -277,8 +283,8 @@ nlohmann::json MergeShards(const std::string& results_dir, bool allow_partial) {
     last = m;
     last_step = step;
   }
-  if (!last_step.empty()) CopyFileAtomic(results_dir + "/" + last_step + "/annotations.jsonl",
-                                         results_dir + "/annotations.jsonl");
+  if (!last_step.empty())
+    CopyFileAtomic(results_dir + "/" + last_step + "/annotations.jsonl", results_dir + "/annotations.jsonl");
 
   // Shard counters summed (teacher requests, tokens, per-step counters), then
   // the merged output's own counts on top.

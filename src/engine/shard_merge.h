@@ -8,9 +8,8 @@
 #ifndef GROUNDCAP_SHARD_MERGE_H_
 #define GROUNDCAP_SHARD_MERGE_H_
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace groundcap {
 

@@ -2,21 +2,21 @@
 // bad line), the simulated teacher on loopback, `generate` run once per shard
 // in-process, then `merge`. The merged output must equal an unsharded run's,
 // byte for byte, and merge must refuse what it cannot merge.
+#include "engine/shard_merge.h"
+
+#include <fmt/core.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
-#include <fmt/core.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "cli/commands.h"
 #include "engine/run_lock.h"
 #include "engine/shard.h"
-#include "engine/shard_merge.h"
 #include "sim/sim_server.h"
 #include "sim/sim_vision.h"
 #include "sim/synth.h"
@@ -45,9 +45,9 @@ class ShardMergeTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("groundcap_shard_{}_{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                       ::getpid());
+    dir_ = fs::temp_directory_path() / fmt::format("groundcap_shard_{}_{}",
+                                                   ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                                                   ::getpid());
     fs::remove_all(dir_);
     ASSERT_TRUE(WriteSynthDataset((dir_ / "data").string(), 10, 3).has_value());
     // Duplicates (an exact copy of line 2, twice) and a line every step rejects.
@@ -225,8 +225,9 @@ TEST_F(ShardMergeTest, UnfinishedShardIsRefused) {
 }
 
 TEST_F(ShardMergeTest, DifferentSpecFingerprintsAreRefusedEvenWhenPartial) {
-  for (int i = 0; i < kShards; ++i) RunShard(i, i == 3 ? std::vector<std::string>{"image_grounding.vlm.gemini.temperature=0.7"}
-                                                       : std::vector<std::string>{});
+  for (int i = 0; i < kShards; ++i)
+    RunShard(i, i == 3 ? std::vector<std::string>{"image_grounding.vlm.gemini.temperature=0.7"}
+                       : std::vector<std::string>{});
   for (bool partial : {false, true}) {
     std::string err = MergeError(partial);
     EXPECT_NE(err.find("different specs"), std::string::npos) << err;

@@ -3,11 +3,11 @@
 // directory names.
 #include "engine/shard.h"
 
-#include <map>
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <map>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "engine/sample_id.h"
 #include "util/error.h"
@@ -58,15 +58,19 @@ TEST(ShardSpecTest, OutOfRangeAndMalformedSpecsNameTheField) {
 }
 
 TEST(ShardSpecTest, AutoReadsTheSlurmArray) {
-  std::optional<ShardSpec> s = ParseShard(
-      "auto", kField, Env({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_COUNT", "4"},
-                           {"SLURM_ARRAY_TASK_MIN", "0"}, {"SLURM_ARRAY_TASK_MAX", "3"}}));
+  std::optional<ShardSpec> s = ParseShard("auto", kField,
+                                          Env({{"SLURM_ARRAY_TASK_ID", "2"},
+                                               {"SLURM_ARRAY_TASK_COUNT", "4"},
+                                               {"SLURM_ARRAY_TASK_MIN", "0"},
+                                               {"SLURM_ARRAY_TASK_MAX", "3"}}));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->index, 2);
   EXPECT_EQ(s->count, 4);
   // --array=1-4: ids do not start at 0; the index does.
   s = ParseShard("auto", kField,
-                 Env({{"SLURM_ARRAY_TASK_ID", "1"}, {"SLURM_ARRAY_TASK_COUNT", "4"}, {"SLURM_ARRAY_TASK_MIN", "1"},
+                 Env({{"SLURM_ARRAY_TASK_ID", "1"},
+                      {"SLURM_ARRAY_TASK_COUNT", "4"},
+                      {"SLURM_ARRAY_TASK_MIN", "1"},
                       {"SLURM_ARRAY_TASK_MAX", "4"}}));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->index, 0);
@@ -78,8 +82,10 @@ TEST(ShardSpecTest, AutoRefusesWhatItCannotMapToShards) {
   EXPECT_NE(err.find("SLURM_ARRAY_TASK_ID"), std::string::npos) << err;
   EXPECT_NE(err.find("auto/n"), std::string::npos) << err;
   // --array=0,2,5: three tasks, ids 0..5.
-  err = ErrorOf("auto", Env({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_COUNT", "3"},
-                             {"SLURM_ARRAY_TASK_MIN", "0"}, {"SLURM_ARRAY_TASK_MAX", "5"}}));
+  err = ErrorOf("auto", Env({{"SLURM_ARRAY_TASK_ID", "2"},
+                             {"SLURM_ARRAY_TASK_COUNT", "3"},
+                             {"SLURM_ARRAY_TASK_MIN", "0"},
+                             {"SLURM_ARRAY_TASK_MAX", "5"}}));
   EXPECT_NE(err.find("contiguous"), std::string::npos) << err;
   err = ErrorOf("auto", Env({{"SLURM_ARRAY_TASK_ID", "x"}, {"SLURM_ARRAY_TASK_COUNT", "3"}}));
   EXPECT_NE(err.find("SLURM_ARRAY_TASK_ID='x'"), std::string::npos) << err;
@@ -87,8 +93,9 @@ TEST(ShardSpecTest, AutoRefusesWhatItCannotMapToShards) {
 
 TEST(ShardSpecTest, AutoWithCountTakesTheTaskIdOrTheCompletionIndexAsIs) {
   // A resubmitted single task (--array=2) has COUNT=1 and MIN=2: auto/n still maps it to shard 2.
-  std::optional<ShardSpec> s = ParseShard(
-      "auto/4", kField, Env({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_COUNT", "1"}, {"SLURM_ARRAY_TASK_MIN", "2"}}));
+  std::optional<ShardSpec> s =
+      ParseShard("auto/4", kField,
+                 Env({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_COUNT", "1"}, {"SLURM_ARRAY_TASK_MIN", "2"}}));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->index, 2);
   EXPECT_EQ(s->count, 4);
@@ -137,7 +144,8 @@ TEST(ShardAssignmentTest, SpreadsIdsEvenly) {
   constexpr int kIds = 4000, kShards = 4;
   int per[kShards] = {};
   SampleIdDeriver d;
-  for (int i = 0; i < kIds; ++i) ++per[ShardOf(d.Derive({{"image_path", "img" + std::to_string(i) + ".jpg"}}), kShards)];
+  for (int i = 0; i < kIds; ++i)
+    ++per[ShardOf(d.Derive({{"image_path", "img" + std::to_string(i) + ".jpg"}}), kShards)];
   for (int n : per) EXPECT_GT(n, kIds / kShards * 8 / 10) << "uneven shards";
 }
 
