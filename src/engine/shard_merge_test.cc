@@ -254,6 +254,17 @@ TEST_F(ShardMergeTest, ShardHeldByARunIsRefusedNamingTheHolder) {
   EXPECT_NE(MergeError(false).find("in use by another groundcap run"), std::string::npos);
 }
 
+TEST_F(ShardMergeTest, InputChangedSinceTheShardsRanIsRefused) {
+  for (int i = 0; i < kShards; ++i) RunShard(i);
+  const fs::path input = dir_ / "data" / "input.jsonl";
+  std::string text = ReadFile(input);
+  WriteFile(input, text.substr(text.find('\n') + 1));  // the first record is gone
+  std::string err = MergeError(false);
+  EXPECT_NE(err.find("is not in the input"), std::string::npos) << err;
+  EXPECT_NE(err.find("was the input changed"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(results_ / "annotations.jsonl"));
+}
+
 TEST_F(ShardMergeTest, MergeCommandExitStatuses) {
   MergeOptions options;
   options.results_dir = results_.string();
