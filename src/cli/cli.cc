@@ -137,6 +137,18 @@ int RunCli(int argc, char** argv) {
   exp->add_option("input", ex.input, "results directory or its annotations.jsonl")->required();
   exp->add_option("--out", ex.out, "output file")->required();
 
+  // merge
+  MergeOptions mg;
+  CLI::App* merge = app.add_subcommand(
+      "merge",
+      "Join a sharded run (results_dir/shard-i-of-n/, from workflow.shard) into\n"
+      "results_dir/step_<N>_<name>/annotations.jsonl, annotations.jsonl and run_summary.json,\n"
+      "in input order. Refuses (status 2) while a run holds a shard, when shards ran with\n"
+      "different specs, or when shards are missing or unfinished (unless --allow-partial;\n"
+      "status 1 then). docs/scale-out.md.");
+  merge->add_option("results_dir", mg.results_dir, "the run's results_dir")->required();
+  merge->add_flag("--allow-partial", mg.allow_partial, "merge the complete shards even if others are missing");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -153,6 +165,7 @@ int RunCli(int argc, char** argv) {
   if (demo->parsed()) return CmdDemo(dm);
   if (eval->parsed()) return CmdEval(ev);
   if (exp->parsed()) return CmdExport(ex);
+  if (merge->parsed()) return CmdMerge(mg);
   return kExitSetupError;
 }
 

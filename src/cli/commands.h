@@ -99,6 +99,15 @@ struct ExportOptions {
 /// was unusable (not JSON / not image grounding), 2 on a setup error.
 int CmdExport(const ExportOptions& options);
 
+struct MergeOptions {
+  std::string results_dir;  ///< the run's results_dir (holding shard-i-of-n/)
+  bool allow_partial = false;  ///< merge even when shards are missing or unfinished
+};
+/// groundcap merge RESULTS_DIR [--allow-partial] (merge_command.cc): joins
+/// the shards in input order. 0 when every shard was merged, 1 when some
+/// were left out (--allow-partial), 2 when it refuses (SetupError).
+int CmdMerge(const MergeOptions& options);
+
 }  // namespace groundcap
 
 #endif  // GROUNDCAP_COMMANDS_H_

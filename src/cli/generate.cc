@@ -1,6 +1,7 @@
 // `groundcap generate` and `groundcap default_specs`: load the spec, build the
 // teacher and the steps, run them with the step runner, write the summary.
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "cli/commands.h"
 #include "cost/run_cost.h"
 #include "engine/run_lock.h"
+#include "engine/shard.h"
 #include "engine/step_runner.h"
 #include "grounding/grounding_steps.h"
 #include "region_caption/region_caption.h"
@@ -154,6 +156,8 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   auto t0 = std::chrono::steady_clock::now();
   Spec spec = Spec::Load(spec_path, overrides);
   if (flags.limit >= 0) spec.Set(spec.pipeline() + ".workflow.limit", flags.limit);
+  // workflow.shard: this run is one shard, its results_dir results_dir/shard-i-of-n.
+  const std::optional<ShardSpec> shard = PrepareShard(spec, [](const char* name) { return std::getenv(name); });
   const std::string results_dir = spec.Str("results_dir");
   const std::string input = spec.Str(spec.pipeline() + ".data.input_jsonl");
   if (std::optional<std::string> problem = InputFileProblem(spec.pipeline() + ".data.input_jsonl", input))
@@ -176,11 +180,16 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   // Before anything in results_dir is touched: one writer per run directory.
   const RunLock lock = RunLock::Acquire(results_dir);
   WriteOrThrow(results_dir + "/spec.yaml", spec.ResolvedYaml(true));
+  if (shard) WriteShardInfo(results_dir, ShardInfo(*shard, spec, plans, false));
   std::filesystem::remove(results_dir + "/rejects.jsonl", ec);
 
   InstallSignalHandlers();
   RunOptions options = RunOptionsFromSpec(spec);
   options.admission = cost.gate();
+  if (shard) {
+    options.shard_index = shard->index;
+    options.shard_count = shard->count;
+  }
   std::vector<StepStats> stats;
   bool stopped = false;
   std::string stop_reason;
@@ -211,9 +220,11 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   if (stopped) summary["stop_reason"] = stop_reason;
   if (options.limit > 0) summary["limit"] = options.limit;
   summary["cost"] = cost.SummaryJson();
+  if (shard) summary["shard"] = ShardInfo(*shard, spec, plans, !stopped);
   // stop_reason can quote a server's message: never throw on invalid UTF-8.
   WriteOrThrow(results_dir + "/run_summary.json",
                summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  if (shard) WriteShardInfo(results_dir, summary["shard"]);  // complete once every step finished
   PrintSummary(summary, stopped, stop_reason);
   std::fprintf(stderr, "%s\n", cost.SummaryLine().c_str());
   if (options.limit > 0 && !stopped)

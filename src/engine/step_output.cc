@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "engine/sample_id.h"
+#include "engine/shard.h"
 #include "util/error.h"
 #include "util/jsonl.h"
 
@@ -117,6 +118,7 @@ void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Jour
     Result<nlohmann::ordered_json> rec = ParseJsonObjectLine(line.text);
     if (!rec || InputRejectReason(*plan.logic, *rec)) continue;
     std::string id = deriver.Derive(*rec);
+    if (options.shard_count > 0 && ShardOf(id, options.shard_count) != options.shard_index) continue;
     nlohmann::ordered_json record;
     if (IsUpstreamFlagged(*rec)) {
       record = std::move(*rec);

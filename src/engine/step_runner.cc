@@ -17,6 +17,7 @@
 #include "engine/journal.h"
 #include "engine/progress.h"
 #include "engine/sample_id.h"
+#include "engine/shard.h"
 #include "engine/step_output.h"
 #include "util/jsonl.h"
 #include "util/log.h"
@@ -44,6 +45,7 @@ std::vector<SpecField> WorkflowSpecFields() {
                         "a pilot: run only the first N records of the input (0 = all); a later run "
                         "without it resumes and does not redo them (also --limit N)",
                         0, 9.2e18));
+  v.push_back(ShardSpecField());
   v.push_back(MakeField("data.input_jsonl", FieldType::kString, "\"\"", "input JSONL, one record per line"));
   v.back().required = true;
   v.push_back(MakeField("data.image_root", FieldType::kString, "\"\"",
@@ -256,6 +258,8 @@ void Runner::StopAdmitting(const std::string& reason) {
 }
 
 void Runner::Reject(const JsonlLine& line, const std::string& reason) {
+  // A line without an id is reported by one shard only.
+  if (opt_.shard_count > 0 && ShardOfLine(line.text, opt_.shard_count) != opt_.shard_index) return;
   ++stats_.rejected;
   GC_WARN("{}:{}: rejected: {}", reader_->path(), line.line, reason);
   if (!rejects_) return;
@@ -276,9 +280,10 @@ void Runner::HandleLine(const JsonlLine& line) {
   Result<nlohmann::ordered_json> rec = ParseJsonObjectLine(line.text, &repaired);
   if (!rec) return Reject(line, rec.error().message);
   if (std::optional<std::string> why = InputRejectReason(logic_, *rec)) return Reject(line, *why);
-  ++stats_.read;
   SampleJob job;
-  job.sample_id = deriver_->Derive(*rec);
+  job.sample_id = deriver_->Derive(*rec);  // every record: ids are those of the whole input
+  if (opt_.shard_count > 0 && ShardOf(job.sample_id, opt_.shard_count) != opt_.shard_index) return;
+  ++stats_.read;
   job.line = line.line;
   if (repaired) job.warnings.push_back("invalid UTF-8 in the input line was replaced by U+FFFD");
   job.record = std::move(*rec);

@@ -42,6 +42,12 @@ struct RunOptions {
   int64_t limit = 0;
   /// Asked before each admission (workflow.budget); null = admit all. Not owned.
   AdmissionControl* admission = nullptr;
+  /// Sharding (shard.h): with shard_count > 0 only samples with
+  /// ShardOf(id, shard_count) == shard_index are run, counted and written,
+  /// and only rejected lines with ShardOfLine(...) == shard_index reported.
+  /// Every line is still read, so ids are those of the whole input.
+  int shard_index = 0;
+  int shard_count = 0;
 };
 
 /// Reads RunOptions from `spec` for its active pipeline.
