@@ -327,24 +327,22 @@ namespace {
 
 /// Adds one prediction record to `report` (Evaluate's loop body).
 void ScoreRecord(const nlohmann::json& record, const TruthIndex& index, double iou_threshold, EvalReport& report) {
-  {
-    if (!record.is_object()) return;
-    bool grounding = record.contains("expressions");
-    bool regions = record.contains("regions") || (record.contains("answer") && record["answer"].is_string());
-    if (!grounding && !regions) {
-      // A failed record may carry only its input fields: classify by them.
-      if (!IsFailed(record)) continue;
-      grounding = record.contains("caption") || record.contains("image_path");
-      regions = !grounding;
-    }
-    const TruthImage* t = index.Find(ImageKeyOf(record));
-    if (t == nullptr) {
-      ++report.images_without_truth;
-      return;
-    }
-    if (grounding) ScoreGrounding(record, *t, iou_threshold, report.grounding);
-    if (regions) ScoreRegions(record, *t, iou_threshold, report.regions);
+  if (!record.is_object()) return;
+  bool grounding = record.contains("expressions");
+  bool regions = record.contains("regions") || (record.contains("answer") && record["answer"].is_string());
+  if (!grounding && !regions) {
+    // A failed record may carry only its input fields: classify by them.
+    if (!IsFailed(record)) return;
+    grounding = record.contains("caption") || record.contains("image_path");
+    regions = !grounding;
   }
+  const TruthImage* t = index.Find(ImageKeyOf(record));
+  if (t == nullptr) {
+    ++report.images_without_truth;
+    return;
+  }
+  if (grounding) ScoreGrounding(record, *t, iou_threshold, report.grounding);
+  if (regions) ScoreRegions(record, *t, iou_threshold, report.regions);
 }
 
 }  // namespace
