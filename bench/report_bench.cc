@@ -91,6 +91,7 @@ void WriteRecords(const fs::path& path, int64_t n) {
 
 struct Run {
   double seconds = 0;
+  double cpu_seconds = 0;  ///< user + system time of the child
   int64_t peak_rss = 0;  ///< bytes
   int status = -1;
 };
@@ -116,6 +117,8 @@ Run Spawn(std::vector<std::string> args) {
   Run run;
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   run.peak_rss = static_cast<int64_t>(usage.ru_maxrss) * 1024;
+  run.cpu_seconds = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec +
+                    usage.ru_stime.tv_usec / 1e6;
   run.status = status;
   return run;
 }
@@ -154,13 +157,13 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
   }
   std::printf("report_bench: %d runs per size, medians; groundcap report --no-thumbnails\n", runs);
-  std::printf("%10s %12s %10s %12s %14s %12s\n", "records", "input MB", "seconds", "peak RSS MB", "page MB",
-              "open s");
+  std::printf("%10s %10s %10s %10s %12s %10s %10s\n", "records", "input MB", "wall s", "CPU s", "peak RSS MB",
+              "page MB", "open s");
   for (int64_t n : sizes) {
     const fs::path results = dir / ("r" + std::to_string(n));
     WriteRecords(results / "annotations.jsonl", n);
     const fs::path page = results / "report.html";
-    std::vector<double> seconds, rss, open;
+    std::vector<double> seconds, cpu, rss, open;
     for (int r = 0; r < runs; ++r) {
       Run run = Spawn({GROUNDCAP_BINARY, "report", results.string(), "--no-thumbnails", "--out", page.string()});
       if (run.status != 0) {
@@ -168,11 +171,12 @@ int main(int argc, char** argv) {
         return 1;
       }
       seconds.push_back(run.seconds);
+      cpu.push_back(run.cpu_seconds);
       rss.push_back(run.peak_rss / 1048576.0);
       open.push_back(OpenInChromium(page, dir / "profile"));
     }
-    std::printf("%10lld %12.1f %10.2f %12.1f %14.1f %12.2f\n", static_cast<long long>(n),
-                fs::file_size(results / "annotations.jsonl") / 1048576.0, Median(seconds), Median(rss),
+    std::printf("%10lld %10.1f %10.2f %10.2f %12.1f %10.1f %10.2f\n", static_cast<long long>(n),
+                fs::file_size(results / "annotations.jsonl") / 1048576.0, Median(seconds), Median(cpu), Median(rss),
                 fs::file_size(page) / 1048576.0, Median(open));
   }
   fs::remove_all(dir);

@@ -37,6 +37,7 @@ constexpr std::string_view kSkeleton = R"HTML(
       <option value="score-desc">score, highest first</option><option value="boxes">most boxes first</option>
       <option value="boxes-asc">fewest boxes first</option>
     </select></label>
+  <button type="button" class="chip" id="f-clear">clear filters</button>
   <span class="count" id="count"></span>
 </nav>
 <main id="list"></main>

@@ -25,6 +25,8 @@ std::string_view ReportScript() {
     return e;
   }
   const fmtInt = (n) => Number(n || 0).toLocaleString('en-US');
+  const fmtShort = (n) => (n >= 1e6 ? (n / 1e6).toFixed(n >= 1e7 ? 0 : 1) + 'M' : n >= 1e4 ? Math.round(n / 1e3) + 'k' :
+                           n >= 1e3 ? (n / 1e3).toFixed(1) + 'k' : String(n));
   const fmtScore = (v) => (v >= 0 ? v.toFixed(2) : '\u2013');
 
   const samples = JSON.parse($('gc-samples').textContent);
@@ -59,7 +61,7 @@ std::string_view ReportScript() {
   }
 
   // ---- state in the URL fragment ----
-  const DEFAULTS = { status: 'all', kind: '', nobox: '', nospan: '', below: '', q: '',
+  const DEFAULTS = { status: 'all', kind: '', flag: '', nobox: '', nospan: '', below: '', q: '',
                      sort: summary.eval ? 'eval' : 'input', page: '1', per: '25' };
   function readState() {
     const p = new URLSearchParams(location.hash.slice(1));
@@ -90,7 +92,7 @@ std::string_view ReportScript() {
   };
   let cacheKey = null, cached = [];
   function selected() {
-    const key = [state.status, state.kind, state.nobox, state.nospan, state.below, state.q, state.sort].join('\u0001');
+    const key = [state.status, state.kind, state.flag, state.nobox, state.nospan, state.below, state.q, state.sort].join('\u0001');
     if (key === cacheKey) return cached;
     const q = state.q.trim().toLowerCase();
     const below = state.below === '' ? null : Number(state.below);
@@ -98,6 +100,7 @@ std::string_view ReportScript() {
       if (state.status === 'warnings') { if (!s.wa) return false; }
       else if (state.status !== 'all' && s.st !== state.status) return false;
       if (state.kind && s.ek !== state.kind) return false;
+      if (state.flag && !(s.fl && s.fl.some((f) => f[0] === state.flag))) return false;
       if (state.nobox && !s._nobox) return false;
       if (state.nospan && !s._nospan) return false;
       if (below !== null && !(s._min >= 0 && s._min < below)) return false;
@@ -126,7 +129,7 @@ std::string_view ReportScript() {
       const fill = el('i');
       fill.style.height = (100 * c / max).toFixed(1) + '%';
       bar.title = labels[i] + ': ' + fmtInt(c);
-      bar.append(el('em', '', c ? fmtInt(c) : ''), fill);
+      bar.append(el('em', '', c ? fmtShort(c) : ''), fill);
       h.append(bar);
       l.append(el('span', '', labels[i]));
     });
@@ -156,15 +159,22 @@ std::string_view ReportScript() {
     if (run && run.elapsed_s !== undefined) tiles.append(tile('seconds', Number(run.elapsed_s).toFixed(1)));
     counts.append(tiles);
     const chips = el('div', 'chips');
-    for (const [k, n] of Object.entries(stats.failed_by_kind || {})) {
-      const b = el('button', 'chip bad', 'failed: ' + k + ' \u00d7 ' + fmtInt(n));
+    const filterChip = (cls, text, changes) => {
+      const b = el('button', 'chip' + cls, text);
       b.type = 'button';
-      b.addEventListener('click', () => { setState({ status: 'failed', kind: k }); syncControls(); });
+      b.addEventListener('click', () => { setState(changes); syncControls(); });
       chips.append(b);
+    };
+    for (const [k, n] of Object.entries(stats.flags || {})) filterChip(' warn', 'flag: ' + k + ' \u00d7 ' + fmtInt(n), { flag: k });
+    if (!isRegion && stats.items_without_box) {
+      filterChip('', 'expressions without box \u00d7 ' + fmtInt(stats.items_without_box), { nobox: '1' });
     }
-    for (const [k, n] of Object.entries(stats.flags || {})) chips.append(el('span', 'chip warn', 'flag: ' + k + ' \u00d7 ' + fmtInt(n)));
-    if (!isRegion && stats.items_without_box) chips.append(el('span', 'chip', 'expressions without box \u00d7 ' + fmtInt(stats.items_without_box)));
-    if (!isRegion && stats.spans_not_located) chips.append(el('span', 'chip', 'spans not located \u00d7 ' + fmtInt(stats.spans_not_located)));
+    if (!isRegion && stats.spans_not_located) {
+      filterChip('', 'spans not located \u00d7 ' + fmtInt(stats.spans_not_located), { nospan: '1' });
+    }
+    for (const [k, n] of Object.entries(stats.failed_by_kind || {})) {
+      filterChip(' bad', 'failed: ' + k + ' \u00d7 ' + fmtInt(n), { status: 'failed', kind: k });
+    }
     if (run && run.stopped) chips.append(el('span', 'chip bad', 'run stopped: ' + (run.stop_reason || '')));
     if (chips.childNodes.length) counts.append(chips);
     for (const n of summary.notes || []) counts.append(el('p', 'note', n));
@@ -172,8 +182,13 @@ std::string_view ReportScript() {
 
     const hists = el('div', 'panel');
     hists.append(el('h2', '', 'Distributions'));
-    hists.append(histogram(isRegion ? 'boxes per region' : 'boxes per expression', stats.boxes_per_item || [],
-                           ['0', '1', '2', '3', '4', '5+']));
+    if (isRegion) {
+      const perSample = new Array(11).fill(0);
+      for (const s of samples) perSample[Math.min(10, s.it.length)]++;
+      hists.append(histogram('regions per sample', perSample, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10+']));
+    } else {
+      hists.append(histogram('boxes per expression', stats.boxes_per_item || [], ['0', '1', '2', '3', '4', '5+']));
+    }
     if ((stats.scores || []).some((c) => c > 0)) {
       hists.append(histogram(isRegion ? 'verification score' : 'box score', stats.scores,
                              ['0', '.1', '.2', '.3', '.4', '.5', '.6', '.7', '.8', '.9']));
@@ -413,6 +428,10 @@ std::string_view ReportScript() {
   let typing = 0;
   ctl.q.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => setState({ q: ctl.q.value }), 160); });
   ctl.sort.addEventListener('change', () => setState({ sort: ctl.sort.value }));
+  $('f-clear').addEventListener('click', () => {
+    setState({ status: 'all', kind: '', flag: '', nobox: '', nospan: '', below: '', q: '' });
+    syncControls();
+  });
   $('prev').addEventListener('click', () => { setState({ page: String(Number(state.page) - 1) }, true); window.scrollTo(0, $('controls').offsetTop); });
   $('next').addEventListener('click', () => { setState({ page: String(Number(state.page) + 1) }, true); window.scrollTo(0, $('controls').offsetTop); });
 
@@ -440,7 +459,8 @@ std::string_view ReportScript() {
     heat(null);
     if (shown.length) list.replaceChildren(...shown.map(card));
     else list.replaceChildren(el('p', 'empty', 'No sample matches these filters.'));
-    $('count').textContent = fmtInt(sel.length) + ' of ' + fmtInt(samples.length) + ' samples';
+    $('count').textContent = fmtInt(sel.length) + ' of ' + fmtInt(samples.length) + ' samples' +
+      (state.flag ? ' \u00b7 flag ' + state.flag : '');
     $('pageinfo').textContent = 'page ' + page + ' of ' + pages + ' \u00b7 ' +
       (shown.length ? fmtInt((page - 1) * per + 1) + '\u2013' + fmtInt((page - 1) * per + shown.length) : '0');
     $('prev').disabled = page <= 1;

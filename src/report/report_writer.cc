@@ -99,8 +99,12 @@ ReportCounts WriteReport(const ReportRequest& request) {
   ReportStats stats;
   std::optional<ReportKind> page_kind = request.kind;
   JsonlLine line;
+  bool cut = false;  // --limit left records out
   while (reader.Next(&line)) {
-    if (request.limit > 0 && counts.samples >= request.limit) break;
+    if (cut) {
+      cut = true;
+      break;
+    }
     Result<Json> record = line.too_long ? Result<Json>(Fail(ErrorKind::kInvalidInput, "line too long"))
                                         : ParseJsonObjectLine(line.text);
     if (!record) {
@@ -120,14 +124,15 @@ ReportCounts WriteReport(const ReportRequest& request) {
       const fs::path resolved =
           fs::path(image).is_absolute() || request.image_root.empty() ? fs::path(image) : fs::path(request.image_root) / image;
       context.image_url = RelativeUrl(resolved, page_dir);
-      if (thumbs) context.thumb_url = thumbs_url + thumbs->Request(resolved.string());
+      bool readable = true;
       if (RecordImageSize(*record).first == 0) {
-        // Failed samples and DataFlow records do not state the size: read it from the header.
-        if (Result<ImageInfo> info = ProbeImage(resolved.string())) {
-          context.width = info->upright.width;
-          context.height = info->upright.height;
-        }
+        // Failed samples and DataFlow records do not state the size: read it
+        // from the header (a missing image gets no thumbnail request).
+        Result<ImageInfo> info = ProbeImage(resolved.string());
+        readable = info.has_value();
+        if (info) context.width = info->upright.width, context.height = info->upright.height;
       }
+      if (thumbs && readable) context.thumb_url = thumbs_url + thumbs->Request(resolved.string());
     }
     for (const char* key : {"marked_image", "image_with_bbox"}) {
       auto it = record->find(key);
@@ -156,7 +161,7 @@ ReportCounts WriteReport(const ReportRequest& request) {
                                 counts.unreadable, request.annotations, lines,
                                 counts.unreadable > static_cast<int64_t>(counts.unreadable_lines.size()) ? ", ..." : ""));
   }
-  if (request.limit > 0 && counts.samples >= request.limit) {
+  if (cut) {
     notes.push_back(fmt::format("Only the first {} records are shown (--limit).", request.limit));
   }
   if (counts.thumbnails.failed > 0) {
