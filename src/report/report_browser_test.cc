@@ -6,7 +6,10 @@
 // script of theirs run. The results come from real runs of both pipelines
 // on synthetic scenes and the simulated teacher on loopback. Also writes
 // build/artifacts/report.png, a screenshot of the demo's report.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -62,8 +65,14 @@ std::string SpecYaml(const std::string& pipeline, const fs::path& results, const
 const Fixture& Runs() {
   static Fixture* f = [] {
     auto* fx = new Fixture;
-    fx->dir = fs::temp_directory_path() / "groundcap_report_browser_test";
+    // One folder per process: ctest runs these tests in parallel processes.
+    fx->dir = fs::temp_directory_path() / ("groundcap_report_browser_test_" + std::to_string(::getpid()));
     fs::remove_all(fx->dir);
+    static const fs::path kDir = fx->dir;
+    std::atexit([] {
+      std::error_code ec;
+      fs::remove_all(kDir, ec);
+    });
     const fs::path data = fx->dir / "data";
     EXPECT_TRUE(WriteSynthDataset(data.string(), 10, 7).has_value());
     // Hostile text in a caption the teacher reads, and in the caption and
@@ -82,10 +91,22 @@ const Fixture& Runs() {
     server.Start();
     WriteFile(fx->dir / "g.yaml", SpecYaml("image_grounding", fx->dir / "grounding", data / "input.jsonl", data, server));
     WriteFile(fx->dir / "r.yaml", SpecYaml("region_caption", fx->dir / "regions", data / "regions.jsonl", data, server));
-    ::testing::internal::CaptureStderr();
-    const int g = CmdGenerate((fx->dir / "g.yaml").string(), {});
-    const int r = CmdGenerate((fx->dir / "r.yaml").string(), {});
-    ::testing::internal::GetCapturedStderr();
+    // The runs' logs are captured; a setup error must end the capture before
+    // it is reported (an open capture breaks the next test that captures).
+    auto generate = [](const fs::path& spec) {
+      ::testing::internal::CaptureStderr();
+      try {
+        const int rc = CmdGenerate(spec.string(), {});
+        ::testing::internal::GetCapturedStderr();
+        return rc;
+      } catch (const SetupError& e) {
+        ::testing::internal::GetCapturedStderr();
+        ADD_FAILURE() << spec << ": " << e.what();
+        return -1;
+      }
+    };
+    const int g = generate(fx->dir / "g.yaml");
+    const int r = generate(fx->dir / "r.yaml");
     server.Stop();
     EXPECT_EQ(g, kExitSomeFailed) << "two samples have no image";
     EXPECT_EQ(r, kExitOk);
@@ -298,6 +319,7 @@ TEST(ReportScreenshotTest, DemoReportScreenshot) {
     ASSERT_GT(bytes.size(), 20000u) << png;
     EXPECT_EQ(bytes.substr(1, 3), "PNG");
   }
+  fs::remove_all(out);
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ ReportCounts WriteReport(const ReportRequest& request) {
   JsonlLine line;
   bool cut = false;  // --limit left records out
   while (reader.Next(&line)) {
-    if (cut) {
+    if (request.limit > 0 && counts.samples >= request.limit) {
       cut = true;
       break;
     }
