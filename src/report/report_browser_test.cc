@@ -293,7 +293,7 @@ TEST_F(ReportBrowserTest, RegionCaptionReportDrawsEveryRegion) {
 /// CI as an artifact) and build/artifacts/report_region_caption.png.
 TEST(ReportScreenshotTest, DemoReportScreenshot) {
   GROUNDCAP_REQUIRE_CHROMIUM();
-  const fs::path out = fs::temp_directory_path() / "groundcap_report_demo";
+  const fs::path out = fs::temp_directory_path() / ("groundcap_report_demo_" + std::to_string(::getpid()));
   fs::remove_all(out);
   DemoOptions options;
   options.out = out.string();

@@ -3,6 +3,8 @@
 // EXIF-rotated image (upright, downscaled, reused on the next run).
 #include "report/report_writer.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
@@ -34,7 +36,7 @@ Json Block(const std::string& page, const std::string& id) {
 class ReportWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / "groundcap_report_writer_test";
+    dir_ = fs::temp_directory_path() / ("groundcap_report_writer_test_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "images");
     // A 300x200 upright image stored rotated (EXIF orientation 6): left half red.
