@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   cmake g++ make pkg-config git
-  libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libexpected-dev libcpp-httplib-dev
   libvips-dev libjpeg62-turbo-dev libopencv-imgproc-dev fonts-dejavu-core
   libgtest-dev libgmock-dev libbenchmark-dev

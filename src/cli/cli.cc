@@ -148,6 +148,21 @@ int RunCli(int argc, char** argv) {
       "status 1 then). docs/scale-out.md.");
   merge->add_option("results_dir", mg.results_dir, "the run's results_dir")->required();
   merge->add_flag("--allow-partial", mg.allow_partial, "merge the complete shards even if others are missing");
+  // report
+  ReportOptions rp;
+  CLI::App* report = app.add_subcommand(
+      "report",
+      "Write one self-contained HTML page to review results (image grounding or region\n"
+      "captions): every sample's thumbnail with its boxes, captions with their spans,\n"
+      "failures and warnings, filters and a summary; opens offline from file://.\n"
+      "Prints the page's path.");
+  report->add_option("results", rp.results, "results directory or its annotations.jsonl")->required();
+  report->add_option("--out", rp.out, "the page (default RESULTS_DIR/report.html; thumbnails go beside it)");
+  report->add_option("--truth", rp.truth, "ground-truth JSONL: show accuracy and recall, worst samples first");
+  report->add_option("--limit", rp.limit, "show at most N records (0 = all)")->check(CLI::NonNegativeNumber);
+  report->add_flag("--no-thumbnails", rp.no_thumbnails, "read no images; boxes are drawn on blank frames");
+  report->add_option("--image-root", rp.image_root, "folder relative image paths are in (default: the run's spec)");
+  report->add_option("--iou", rp.iou, "IoU threshold for --truth")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -166,6 +181,7 @@ int RunCli(int argc, char** argv) {
   if (eval->parsed()) return CmdEval(ev);
   if (exp->parsed()) return CmdExport(ex);
   if (merge->parsed()) return CmdMerge(mg);
+  if (report->parsed()) return CmdReport(rp);
   return kExitSetupError;
 }
 

@@ -107,6 +107,20 @@ struct MergeOptions {
 /// the shards in input order. 0 when every shard was merged, 1 when some
 /// were left out (--allow-partial), 2 when it refuses (SetupError).
 int CmdMerge(const MergeOptions& options);
+struct ReportOptions {
+  std::string results;        ///< results directory or its annotations.jsonl
+  std::string out;            ///< the page ("" = RESULTS_DIR/report.html)
+  std::string truth;          ///< optional ground-truth JSONL (eval's format)
+  int64_t limit = 0;          ///< at most this many records (0 = all)
+  bool no_thumbnails = false; ///< draw boxes on blank frames, read no image
+  std::string image_root;     ///< overrides the spec's data.image_root
+  double iou = 0.5;           ///< IoU threshold of the evaluation
+};
+/// groundcap report RESULTS_DIR [--out F] [--truth T] [--limit N]
+/// (report_command.cc). Writes the review page, prints its path on stdout
+/// and a summary on stderr; 0, 1 when some line was unreadable, 2 on a
+/// setup error.
+int CmdReport(const ReportOptions& options);
 
 }  // namespace groundcap
 

@@ -153,19 +153,31 @@ int CmdDemo(const DemoOptions& options) {
   std::printf("\n== region captioning ==\n");
   eval_rc = std::max(eval_rc, CmdEval(eval));
 
+  // The review pages, one per run (the grounding one scored against the truth).
+  std::printf("\n== review pages (open in a browser) ==\n");
+  ReportOptions report;
+  report.results = grounding_dir.string();
+  report.truth = (data / "truth.jsonl").string();
+  report.out = (out / "report.html").string();
+  int report_rc = CmdReport(report);
+  report.results = region_dir.string();
+  report.out = (out / "region_caption_report.html").string();
+  report_rc = std::max(report_rc, CmdReport(report));
+
   std::printf(
       "\nResults (%.1f s):\n"
       "  grounding:        %s/annotations.jsonl  (summary: run_summary.json)\n"
       "  region captions:  %s/annotations.jsonl  (marked images: region_caption_marks/)\n"
-      "  evaluation:       %s/eval_grounding.json, eval_region_caption.json\n\n"
+      "  evaluation:       %s/eval_grounding.json, eval_region_caption.json\n"
+      "  review pages:     %s/report.html, region_caption_report.html\n\n"
       "To use a real teacher, change two lines of %s:\n"
       "  vlm.backend: gemini           + vlm.gemini.api_key (or GOOGLE_API_KEY), or\n"
       "  vlm.backend: openai           + vlm.openai.base_url: http://host:8000/v1 (vLLM, NIM, ...)\n",
-      Seconds(start), grounding_dir.c_str(), region_dir.c_str(), out.c_str(),
+      Seconds(start), grounding_dir.c_str(), region_dir.c_str(), out.c_str(), out.c_str(),
       grounding_spec.c_str());
   if (grounding_rc != kExitOk) return grounding_rc;
   if (region_rc != kExitOk) return region_rc;
-  return eval_rc;
+  return std::max(eval_rc, report_rc);
 }
 
 }  // namespace groundcap

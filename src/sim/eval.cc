@@ -53,6 +53,8 @@ std::string ImageKeyOf(const nlohmann::json& record) {
   return "";
 }
 
+}  // namespace
+
 /// Truth lookup by exact path, then by unique file name.
 class TruthIndex {
  public:
@@ -74,6 +76,8 @@ class TruthIndex {
   std::map<std::string, const TruthImage*> by_path_;
   std::map<std::string, const TruthImage*> by_name_;
 };
+
+namespace {
 
 bool IsFailed(const nlohmann::json& record) {
   auto it = record.find("status");
@@ -319,30 +323,54 @@ bool CaptionNames(std::string_view caption, std::string_view color, std::string_
   return has(color) && has(shape);
 }
 
+namespace {
+
+/// Adds one prediction record to `report` (Evaluate's loop body).
+void ScoreRecord(const nlohmann::json& record, const TruthIndex& index, double iou_threshold, EvalReport& report) {
+  if (!record.is_object()) return;
+  bool grounding = record.contains("expressions");
+  bool regions = record.contains("regions") || (record.contains("answer") && record["answer"].is_string());
+  if (!grounding && !regions) {
+    // A failed record may carry only its input fields: classify by them.
+    if (!IsFailed(record)) return;
+    grounding = record.contains("caption") || record.contains("image_path");
+    regions = !grounding;
+  }
+  const TruthImage* t = index.Find(ImageKeyOf(record));
+  if (t == nullptr) {
+    ++report.images_without_truth;
+    return;
+  }
+  if (grounding) ScoreGrounding(record, *t, iou_threshold, report.grounding);
+  if (regions) ScoreRegions(record, *t, iou_threshold, report.regions);
+}
+
+}  // namespace
+
 EvalReport Evaluate(const std::vector<nlohmann::json>& predictions, const std::vector<TruthImage>& truth,
                     double iou_threshold) {
   EvalReport report;
   report.iou_threshold = iou_threshold;
   TruthIndex index(truth);
-  for (const nlohmann::json& record : predictions) {
-    if (!record.is_object()) continue;
-    bool grounding = record.contains("expressions");
-    bool regions = record.contains("regions") || (record.contains("answer") && record["answer"].is_string());
-    if (!grounding && !regions) {
-      // A failed record may carry only its input fields: classify by them.
-      if (!IsFailed(record)) continue;
-      grounding = record.contains("caption") || record.contains("image_path");
-      regions = !grounding;
-    }
-    const TruthImage* t = index.Find(ImageKeyOf(record));
-    if (t == nullptr) {
-      ++report.images_without_truth;
-      continue;
-    }
-    if (grounding) ScoreGrounding(record, *t, iou_threshold, report.grounding);
-    if (regions) ScoreRegions(record, *t, iou_threshold, report.regions);
-  }
+  for (const nlohmann::json& record : predictions) ScoreRecord(record, index, iou_threshold, report);
   return report;
+}
+
+Evaluator::Evaluator(std::vector<TruthImage> truth, double iou_threshold)
+    : truth_(std::move(truth)), index_(std::make_unique<TruthIndex>(truth_)) {
+  total_.iou_threshold = iou_threshold;
+}
+
+Evaluator::~Evaluator() = default;
+
+EvalReport Evaluator::Add(const nlohmann::json& record) {
+  EvalReport one;
+  one.iou_threshold = total_.iou_threshold;
+  // Scored twice, into the record's own report and into the total, rather
+  // than merging every counter of one into the other.
+  ScoreRecord(record, *index_, total_.iou_threshold, one);
+  ScoreRecord(record, *index_, total_.iou_threshold, total_);
+  return one;
 }
 
 nlohmann::ordered_json EvalReport::ToJson() const {

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -110,6 +111,27 @@ struct EvalReport {
 /// the truth. Pure.
 EvalReport Evaluate(const std::vector<nlohmann::json>& predictions, const std::vector<TruthImage>& truth,
                     double iou_threshold = 0.5);
+
+/// Streaming form of Evaluate for callers that see records one at a time
+/// (`groundcap report --truth`): the truth is held, the records are not.
+class TruthIndex;  ///< truth lookup by image path (eval.cc)
+class Evaluator {
+ public:
+  explicit Evaluator(std::vector<TruthImage> truth, double iou_threshold = 0.5);
+  ~Evaluator();
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
+  /// Scores one prediction record: returns its own report (zero counts but
+  /// images_without_truth = 1 when its image has no truth) and adds it to
+  /// total(), which ends equal to Evaluate over every record added.
+  EvalReport Add(const nlohmann::json& record);
+  const EvalReport& total() const { return total_; }
+
+ private:
+  std::vector<TruthImage> truth_;
+  std::unique_ptr<TruthIndex> index_;
+  EvalReport total_;
+};
 
 /// Reads a JSONL file (blank lines skipped). Error kInvalidInput with file:line.
 Result<std::vector<nlohmann::json>> ReadJsonl(const std::string& path);
