@@ -55,6 +55,10 @@ class ExportGoldenTest : public ::testing::Test {
     req.format = format;
     req.input = (kData / "results.jsonl").string();
     req.output = (dir_ / golden_name).string();
+    // The fixture's images are not in the tree: paths are checked by the
+    // export_formats tests; here they are written relative to kData.
+    req.image_root = kData.string();
+    req.check_images = false;
     ExportCounts counts = RunExport(req);
     const std::string produced = ReadFile(req.output);
     const fs::path golden = kData / golden_name;
