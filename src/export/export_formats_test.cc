@@ -46,7 +46,12 @@ class ExportFormatsTest : public MixedResults {
   }
 
   void Golden(const fs::path& produced_path, const std::string& name) {
-    const std::string produced = ReadFile(produced_path);
+    // Paths under the temporary directory are written as $DIR.
+    std::string produced = ReadFile(produced_path);
+    const std::string dir = dir_.string();
+    for (size_t p = produced.find(dir); p != std::string::npos; p = produced.find(dir, p)) {
+      produced.replace(p, dir.size(), "$DIR");
+    }
     const fs::path golden = kData / name;
     if (std::getenv("GROUNDCAP_UPDATE_GOLDEN")) testing_util::WriteFile(golden, produced);
     EXPECT_EQ(produced, ReadFile(golden)) << "golden " << golden;
@@ -267,6 +272,22 @@ TEST_F(ExportFormatsTest, FiltersLeaveOutAndCount) {
   c = RunExport(req);
   EXPECT_EQ(c.records_written, 0);
   EXPECT_EQ(c.records_outside_image_root, 4);
+}
+
+}  // namespace
+}  // namespace groundcap
+
+namespace groundcap {
+namespace {
+
+TEST(ExportHeadNoun, CutsAtTheFirstClauseAndTakesTheLastWord) {
+  EXPECT_EQ(HeadNoun("A man in a red hat holding a dog."), "man");
+  EXPECT_EQ(HeadNoun("a small brown dog"), "dog");
+  EXPECT_EQ(HeadNoun("A wooden caf\u00e9 sign with white letters."), "sign");
+  EXPECT_EQ(HeadNoun("A tiny sticker 👋🏽 on the pole."), "sticker") << "emoji are not words";
+  EXPECT_EQ(HeadNoun("\"The Eiffel Tower\", at night"), "tower");
+  EXPECT_EQ(HeadNoun(""), "object");
+  EXPECT_EQ(HeadNoun("with"), "with") << "a lone cut word is still the phrase";
 }
 
 }  // namespace

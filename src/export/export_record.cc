@@ -118,6 +118,26 @@ class BoxFilter {
   std::vector<SkipNote>* skips_;
 };
 
+/// True when UTF-8 `w` holds a letter or digit: ASCII alphanumerics, or a
+/// code point below U+2000 (Latin, Greek, Cyrillic, ...) or in the CJK and
+/// Hangul blocks; emoji and symbols alone are not a word.
+bool HasWordChar(std::string_view w) {
+  for (size_t i = 0; i < w.size();) {
+    unsigned char c = static_cast<unsigned char>(w[i]);
+    if (c < 0x80) {
+      if (std::isalnum(c)) return true;
+      ++i;
+      continue;
+    }
+    int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    uint32_t cp = len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+    for (int k = 1; k < len && i + k < w.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(w[i + k]) & 0x3F);
+    if (cp < 0x2000 || (cp >= 0x2E80 && cp <= 0xD7FF)) return true;
+    i += len;
+  }
+  return false;
+}
+
 bool IsRegionRecord(const ojson& r) {
   auto it = r.find("regions");
   return it != r.end() && it->is_array() && r.find("cleaned_caption") == r.end();
@@ -139,7 +159,7 @@ std::string HeadNoun(std::string_view phrase) {
     while (b > a && static_cast<unsigned char>(word[b - 1]) < 0x80 &&
            !std::isalnum(static_cast<unsigned char>(word[b - 1])))
       --b;
-    if (b > a) words.push_back(word.substr(a, b - a));
+    if (b > a && HasWordChar(std::string_view(word).substr(a, b - a))) words.push_back(word.substr(a, b - a));
     word.clear();
   };
   bool done = false;

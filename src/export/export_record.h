@@ -28,7 +28,7 @@ enum class RecordKinds {
 struct ExportFilters {
   std::set<std::string> statuses = {"ok"};  ///< --status: record statuses kept
   double min_score = -std::numeric_limits<double>::infinity();  ///< --min-score on a box's `score`
-  bool drop_unlocated = true;   ///< --drop-unlocated: expressions without a span (always for odvg/coco)
+  bool drop_unlocated = false;  ///< --drop-unlocated: expressions without a span (always for odvg/coco)
   double min_box_size = 0;      ///< --min-box-size: boxes narrower or lower than this many pixels go
   bool verified_only = false;   ///< --verified-only: only boxes/regions with `verified: true`
   RecordKinds kinds = RecordKinds::kGrounding;  ///< results the format can use

@@ -346,7 +346,8 @@ ExportCounts RunExport(const ExportRequest& request) {
   }
   if (request.format == ExportFormat::kLabelStudio) {
     std::vector<std::string> names;
-    for (const auto& [index, name] : labels.ToJson().items()) names.push_back(name.get<std::string>());
+    const ojson map = labels.ToJson();
+    for (const auto& item : map.items()) names.push_back(item.value().get<std::string>());
     AtomicFileWriter config(ExportSidePath(request.output, "_config.xml"));
     config.Write(LabelStudioConfig(names));
     config.Commit();

@@ -99,7 +99,9 @@ std::string ExportCounts::ToText(std::string_view format) const {
 
 RecordVerdict ReadGroundingRecord(const ojson& record, ExportImage* image, ExportCounts* counts,
                                   std::string* reason) {
-  return ReadExportRecord(record, ExportFilters{}, image, counts, nullptr, reason);
+  ExportFilters filters;
+  filters.drop_unlocated = true;  // grounding formats need the span
+  return ReadExportRecord(record, filters, image, counts, nullptr, reason);
 }
 
 ojson ToOdvgLine(const ExportImage& image) {
