@@ -130,6 +130,19 @@ TEST_F(ExportCliTest, UnusableLinesAreCountedAndExitOne) {
   EXPECT_EQ(ReadFile(out), ReadFile(kData / "expected_odvg.jsonl"));
 }
 
+TEST_F(ExportCliTest, UnknownFormatNamesTheChoicesAndStatusWidensTheRecords) {
+  std::string err;
+  const fs::path out = dir_ / "out.jsonl";
+  EXPECT_EQ(Run("--to yolo " + (dir_ / "results").string() + " --out " + out.string(), &err), kExitSetupError);
+  EXPECT_NE(err.find("odvg | coco | odvg_detection"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_EQ(Run("--to odvg --status ok,flagged " + (dir_ / "results").string() + " --out " + out.string(), &err),
+            kExitOk)
+      << err;
+  EXPECT_NE(err.find("records left out by status: 1 (1 failed)"), std::string::npos) << err;
+  EXPECT_NE(ReadFile(out).find("crowd.jpg"), std::string::npos) << "the flagged record goes out";
+}
+
 TEST(ExportWriter, EmptyCocoIsStillAValidDocument) {
   const fs::path dir = fs::temp_directory_path() / ("gc_export_empty_" + std::to_string(::getpid()));
   fs::create_directories(dir);
