@@ -4,6 +4,7 @@
 #ifndef GROUNDCAP_BOX_FORMAT_H_
 #define GROUNDCAP_BOX_FORMAT_H_
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,27 @@ Size SmartResize(Size size, int factor = 28, int64_t min_pixels = 56 * 56,
 /// is no JSON at all.
 Result<nlohmann::json> ParseLenientJson(std::string_view text,
                                         std::vector<std::string>* repairs = nullptr);
+
+// ---- The other direction: original pixels -> a family's convention
+// (box_write.cc). Used by the SFT exports and the simulated teacher; the
+// parsers above read these answers back (round trip tested).
+
+/// Inverse of MapQuad: a box in original pixels of the upright `image` ->
+/// the raw quad in `format`'s order and scale (unrounded; Florence-2 gives
+/// the bin holding each edge). `input` is the size of the image the model
+/// receives (Qwen2.5-VL: its smart-resized size); 0 means `image`.
+std::array<double, 4> UnmapQuad(const Box& box, BoxFormat format, Size image, Size input);
+
+/// The answer text a model of `format`'s family writes for `boxes` (each
+/// box's `label` is its phrase; empty = no label), coordinates rounded as the
+/// family writes them: integers on grids and pixels, 4 decimals on 0-1
+/// scales. JSON families: [{"box_2d"|"bbox_2d"|"bbox": [...], "label": ...}];
+/// tag families: InternVL <ref>..</ref><box>[[..]]</box>, Qwen2-VL
+/// <|object_ref_start|>..<|box_start|>(x1,y1),(x2,y2)<|box_end|>, GLM-4.xV,
+/// DeepSeek-VL2, Florence-2 and PaliGemma tokens. ParseBoxes with the same
+/// format, image and input reads the boxes back (docs/formats.md, "Box
+/// formats").
+std::string FormatBoxAnswer(const std::vector<Box>& boxes, BoxFormat format, Size image, Size input);
 
 }  // namespace groundcap
 

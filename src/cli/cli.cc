@@ -129,13 +129,49 @@ int RunCli(int argc, char** argv) {
   ExportOptions ex;
   CLI::App* exp = app.add_subcommand(
       "export",
-      "Convert image-grounding results to a trainer's format: odvg (Grounding DINO /\n"
-      "MM-Grounding-DINO JSONL) or coco (MDETR/GLIP COCO grounding JSON). Only ok records,\n"
-      "instances not rejected by verification and expressions with a span go out; the\n"
-      "summary on stderr counts what was left out. The output is written atomically.");
-  exp->add_option("--to", ex.to, "odvg | coco")->required()->check(CLI::IsMember({"odvg", "coco"}));
+      "Convert results to a trainer's or a review tool's format (docs/formats.md, \"Exports\"):\n"
+      "  odvg, coco           image grounding -> ODVG grounding JSONL / MDETR-GLIP COCO grounding JSON\n"
+      "  odvg_detection       either pipeline -> ODVG detection JSONL + <out>_label_map.json\n"
+      "  llava                either pipeline -> LLaVA conversations JSON (boxes as --student writes them)\n"
+      "  qwen2_5_vl, qwen3_vl, internvl, gemini   chat/tuning JSONL in that family's box convention\n"
+      "  label_studio         tasks JSON with predictions + <out>_config.xml (fix them, then import-review)\n"
+      "  vg_regions           region captions -> Visual Genome region descriptions JSON\n"
+      "Only ok records and boxes not rejected by verification go out; the summary on stderr counts\n"
+      "what was left out and export_skipped.jsonl beside the output lists it with reasons.\n"
+      "Exit status: 0; 1 when records were unusable or their images missing; 2 setup error.");
+  exp->add_option("--to", ex.to, "output format")->required();
   exp->add_option("input", ex.input, "results directory or its annotations.jsonl")->required();
   exp->add_option("--out", ex.out, "output file")->required();
+  exp->add_option("--status", ex.status, "record statuses to export, comma-separated (ok, flagged, ...)")
+      ->capture_default_str();
+  exp->add_option("--min-score", ex.min_score, "leave out boxes whose score is below this");
+  exp->add_flag("--drop-unlocated", ex.drop_unlocated,
+                "leave out expressions with no span in the caption (always for odvg/coco)");
+  exp->add_option("--min-box-size", ex.min_box_size, "leave out boxes narrower or lower than this many pixels");
+  exp->add_flag("--verified-only", ex.verified_only, "only boxes the verification pass accepted");
+  exp->add_option("--image-root", ex.image_root,
+                  "write image paths relative to this directory (images outside it are left out); "
+                  "default: absolute paths");
+  exp->add_option("--data-root", ex.data_root,
+                  "where the records' relative image paths point (default: the run's data.image_root "
+                  "from RESULTS_DIR/spec.yaml, else --image-root, else the working directory)");
+  exp->add_flag("--no-image-check", ex.no_image_check, "do not check that image files exist");
+  exp->add_option("--student", ex.student, "llava: box convention of the answers (a box format name)")
+      ->capture_default_str();
+  exp->add_option("--min-pixels", ex.min_pixels, "qwen2_5_vl: the student processor's min_pixels")
+      ->capture_default_str();
+  exp->add_option("--max-pixels", ex.max_pixels, "qwen2_5_vl: the student processor's max_pixels")
+      ->capture_default_str();
+
+  // import-review
+  ImportReviewOptions ir;
+  CLI::App* review = app.add_subcommand(
+      "import-review",
+      "Fold a Label Studio export (tasks from `export --to label_studio`, corrected by hand) back\n"
+      "into groundcap records: corrected boxes get source: human, unchanged ones source: teacher.");
+  review->add_option("label_studio_export", ir.label_studio_export, "the JSON Label Studio exported")->required();
+  review->add_option("results", ir.results, "results directory or its annotations.jsonl")->required();
+  review->add_option("--out", ir.out, "merged annotations.jsonl")->required();
 
   // merge
   MergeOptions mg;
@@ -182,6 +218,7 @@ int RunCli(int argc, char** argv) {
   if (exp->parsed()) return CmdExport(ex);
   if (merge->parsed()) return CmdMerge(mg);
   if (report->parsed()) return CmdReport(rp);
+  if (review->parsed()) return CmdImportReview(ir);
   return kExitSetupError;
 }
 

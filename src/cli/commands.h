@@ -90,9 +90,20 @@ struct EvalOptions {
 int CmdEval(const EvalOptions& options);
 
 struct ExportOptions {
-  std::string to;           ///< "odvg" | "coco"
+  std::string to;           ///< a format name (ExportFormatNames)
   std::string input;        ///< results directory or annotations.jsonl
   std::string out;          ///< output file, replaced atomically
+  std::string status = "ok";  ///< comma-separated record statuses kept
+  double min_score = -1;    ///< < 0: off
+  bool drop_unlocated = false;
+  double min_box_size = 0;
+  bool verified_only = false;
+  std::string image_root;   ///< write paths relative to it (else absolute)
+  std::string data_root;    ///< where relative record paths point (default: the run's data.image_root)
+  bool no_image_check = false;
+  std::string student = "qwen2_5_vl";  ///< llava: the box convention of the answers
+  int64_t min_pixels = 3136;           ///< qwen2_5_vl smart_resize bounds
+  int64_t max_pixels = 12845056;
 };
 /// groundcap export --to F INPUT --out PATH     (export_command.cc). Prints
 /// the summary to stderr; 0 when every line was readable, 1 when some line
@@ -121,6 +132,15 @@ struct ReportOptions {
 /// and a summary on stderr; 0, 1 when some line was unreadable, 2 on a
 /// setup error.
 int CmdReport(const ReportOptions& options);
+struct ImportReviewOptions {
+  std::string label_studio_export;  ///< the JSON Label Studio exported
+  std::string results;              ///< results directory or annotations.jsonl
+  std::string out;                  ///< merged annotations.jsonl, replaced atomically
+};
+/// groundcap import-review LS_EXPORT RESULTS --out PATH (export_command.cc):
+/// folds corrected Label Studio tasks back into the records; 0, or 2 on a
+/// setup error.
+int CmdImportReview(const ImportReviewOptions& options);
 
 }  // namespace groundcap
 

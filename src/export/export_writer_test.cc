@@ -33,13 +33,18 @@ class ExportCliTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "results");
     fs::copy_file(kData / "results.jsonl", dir_ / "results" / "annotations.jsonl");
+    fs::create_directories(dir_ / "images");
+    for (const char* name : {"street.jpg", "猫.jpg", "crowd.jpg", "missing.jpg", "blur.jpg"}) {
+      WriteFile(dir_ / "images" / name, "jpeg bytes");
+    }
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   /// Runs the binary with `args`; returns the exit status, stderr in *err.
   int Run(const std::string& args, std::string* err) {
     const fs::path err_file = dir_ / "stderr.txt";
-    std::string cmd = std::string(GROUNDCAP_BINARY) + " export " + args + " 2> " + err_file.string();
+    std::string cmd = std::string(GROUNDCAP_BINARY) + " export --image-root " + dir_.string() + " " + args + " 2> " +
+                      err_file.string();
     int rc = std::system(cmd.c_str());
     *err = ReadFile(err_file);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -50,7 +55,10 @@ class ExportCliTest : public ::testing::Test {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator(dir_)) {
       std::string name = e.path().filename().string();
-      if (name != "results" && name != "stderr.txt" && name != "out.jsonl" && name != "out.json") out.push_back(name);
+      if (name != "results" && name != "stderr.txt" && name != "out.jsonl" && name != "out.json" && name != "images" &&
+          name != "export_skipped.jsonl") {
+        out.push_back(name);
+      }
     }
     return out;
   }
@@ -117,16 +125,32 @@ TEST_F(ExportCliTest, UnusableLinesAreCountedAndExitOne) {
   std::string err;
   const fs::path out = dir_ / "out.jsonl";
   EXPECT_EQ(Run("--to odvg " + in.string() + " --out " + out.string(), &err), kExitSomeFailed);
-  EXPECT_NE(err.find("records unusable (not JSON / not image grounding): 2"), std::string::npos) << err;
+  EXPECT_NE(err.find("records unusable (not JSON / wrong pipeline for this format): 2 (1 of the other pipeline)"), std::string::npos) << err;
   EXPECT_NE(err.find(":7: left out"), std::string::npos) << "the line is named: " << err;
   EXPECT_EQ(ReadFile(out), ReadFile(kData / "expected_odvg.jsonl"));
+}
+
+TEST_F(ExportCliTest, UnknownFormatNamesTheChoicesAndStatusWidensTheRecords) {
+  std::string err;
+  const fs::path out = dir_ / "out.jsonl";
+  EXPECT_EQ(Run("--to yolo " + (dir_ / "results").string() + " --out " + out.string(), &err), kExitSetupError);
+  EXPECT_NE(err.find("odvg | coco | odvg_detection"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_EQ(Run("--to odvg --status ok,flagged " + (dir_ / "results").string() + " --out " + out.string(), &err),
+            kExitOk)
+      << err;
+  EXPECT_NE(err.find("records left out by status: 1 (1 failed)"), std::string::npos) << err;
+  EXPECT_NE(ReadFile(out).find("crowd.jpg"), std::string::npos) << "the flagged record goes out";
 }
 
 TEST(ExportWriter, EmptyCocoIsStillAValidDocument) {
   const fs::path dir = fs::temp_directory_path() / ("gc_export_empty_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   WriteFile(dir / "in.jsonl", R"({"status":"failed","error":{"kind":"image"}})" "\n");
-  ExportRequest req{ExportFormat::kCoco, (dir / "in.jsonl").string(), (dir / "out.json").string()};
+  ExportRequest req;
+  req.format = ExportFormat::kCoco;
+  req.input = (dir / "in.jsonl").string();
+  req.output = (dir / "out.json").string();
   ExportCounts c = RunExport(req);
   EXPECT_EQ(c.records_written, 0);
   auto doc = nlohmann::json::parse(ReadFile(dir / "out.json"));

@@ -1,5 +1,7 @@
 #include "export/grounding_export.h"
 
+#include "export/export_record.h"
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -20,33 +22,6 @@ ojson Num(double v) {
 ojson BoxJson(const std::array<double, 4>& b) { return ojson::array({Num(b[0]), Num(b[1]), Num(b[2]), Num(b[3])}); }
 
 ojson SpanList(const ExportExpression& e) { return ojson::array({ojson::array({e.start, e.end})}); }
-
-/// Reads a non-negative integer (JSON integer or integral float).
-bool ReadInt(const ojson& j, int64_t* out) {
-  if (j.is_number_integer()) {
-    *out = j.get<int64_t>();
-    return true;
-  }
-  if (j.is_number_float()) {
-    double d = j.get<double>();
-    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9.0e15) return false;
-    *out = static_cast<int64_t>(d);
-    return true;
-  }
-  return false;
-}
-
-/// The instance's box when it is 4 finite numbers with x2 > x1 and y2 > y1.
-bool ReadBox(const ojson& inst, XyxyBox* box) {
-  auto it = inst.find("bbox");
-  if (it == inst.end() || !it->is_array() || it->size() != 4) return false;
-  for (size_t i = 0; i < 4; ++i) {
-    if (!(*it)[i].is_number()) return false;
-    (*box)[i] = (*it)[i].get<double>();
-    if (!std::isfinite((*box)[i])) return false;
-  }
-  return (*box)[2] > (*box)[0] && (*box)[3] > (*box)[1];
-}
 
 }  // namespace
 
@@ -84,7 +59,15 @@ ojson ExportCounts::ToJson() const {
                {"instances_rejected", instances_rejected},
                {"instances_bad_box", instances_bad_box},
                {"expressions_without_span", expressions_without_span},
-               {"expressions_without_boxes", expressions_without_boxes}};
+               {"expressions_without_boxes", expressions_without_boxes},
+               {"records_wrong_pipeline", records_wrong_pipeline},
+               {"records_missing_image", records_missing_image},
+               {"records_outside_image_root", records_outside_image_root},
+               {"instances_outside_image", instances_outside_image},
+               {"instances_below_min_score", instances_below_min_score},
+               {"instances_below_min_size", instances_below_min_size},
+               {"instances_not_verified", instances_not_verified},
+               {"regions_not_ok", regions_not_ok}};
 }
 
 std::string ExportCounts::ToText(std::string_view format) const {
@@ -98,98 +81,27 @@ std::string ExportCounts::ToText(std::string_view format) const {
                      records_written, regions_written);
   out += fmt::format("  records left out by status: {} ({})\n", left_out_by_status_total(), by_status);
   out += fmt::format("  records left out with no region after the filters: {}\n", records_without_regions);
-  out += fmt::format("  records unusable (not JSON / not image grounding): {}\n", records_unusable);
+  out += fmt::format("  records unusable (not JSON / wrong pipeline for this format): {} ({} of the other pipeline)\n",
+                     records_unusable, records_wrong_pipeline);
+  out += fmt::format("  records left out, image file missing: {}\n", records_missing_image);
+  out += fmt::format("  records left out, image not under --image-root: {}\n", records_outside_image_root);
   out += fmt::format("  instances left out, rejected by verification: {}\n", instances_rejected);
   out += fmt::format("  instances left out, malformed box: {}\n", instances_bad_box);
   out += fmt::format("  expressions left out, no span in the caption: {}\n", expressions_without_span);
   out += fmt::format("  expressions left out, no box kept: {}\n", expressions_without_boxes);
+  out += fmt::format("  instances left out, outside the image: {}\n", instances_outside_image);
+  out += fmt::format("  instances left out, below --min-score: {}\n", instances_below_min_score);
+  out += fmt::format("  instances left out, below --min-box-size: {}\n", instances_below_min_size);
+  out += fmt::format("  instances left out, not verified (--verified-only): {}\n", instances_not_verified);
+  out += fmt::format("  regions left out, region status not ok: {}\n", regions_not_ok);
   return out;
 }
 
 RecordVerdict ReadGroundingRecord(const ojson& record, ExportImage* image, ExportCounts* counts,
                                   std::string* reason) {
-  *image = ExportImage{};
-  auto status_it = record.find("status");
-  std::string status = status_it != record.end() && status_it->is_string() ? status_it->get<std::string>()
-                                                                              : std::string("missing");
-  if (status != "ok") {
-    ++counts->left_out_by_status[status];
-    return RecordVerdict::kLeftOutByStatus;
-  }
-  auto unusable = [&](std::string why) {
-    ++counts->records_unusable;
-    *reason = std::move(why);
-    return RecordVerdict::kUnusable;
-  };
-  auto path = record.find("image_path");
-  auto caption = record.find("cleaned_caption");
-  auto exprs = record.find("expressions");
-  auto w = record.find("image_width");
-  auto h = record.find("image_height");
-  if (path == record.end() || !path->is_string()) return unusable("no string image_path");
-  if (caption == record.end() || !caption->is_string()) {
-    return unusable("no string cleaned_caption (not an image-grounding record)");
-  }
-  if (exprs == record.end() || !exprs->is_array()) return unusable("no expressions array");
-  int64_t width = 0, height = 0;
-  if (w == record.end() || h == record.end() || !ReadInt(*w, &width) || !ReadInt(*h, &height) ||
-      width <= 0 || height <= 0 || width > INT32_MAX || height > INT32_MAX) {
-    return unusable("no positive image_width/image_height");
-  }
-  image->file_name = path->get<std::string>();
-  image->width = static_cast<int>(width);
-  image->height = static_cast<int>(height);
-  image->caption = caption->get<std::string>();
-  const int64_t caption_len = CodePointCount(image->caption);
-
-  for (const auto& e : *exprs) {
-    if (!e.is_object()) {
-      ++counts->expressions_without_span;
-      continue;
-    }
-    auto span = e.find("char_span");
-    int64_t start = 0, end = 0;
-    if (span == e.end() || !span->is_array() || span->size() != 2 || !ReadInt((*span)[0], &start) ||
-        !ReadInt((*span)[1], &end) || start < 0 || end <= start || end > caption_len) {
-      ++counts->expressions_without_span;
-      continue;
-    }
-    ExportExpression out;
-    auto text = e.find("text");
-    out.text = text != e.end() && text->is_string() ? text->get<std::string>() : std::string();
-    out.start = start;
-    out.end = end;
-    auto insts = e.find("instances");
-    if (insts != e.end() && insts->is_array()) {
-      for (const auto& inst : *insts) {
-        if (!inst.is_object()) {
-          ++counts->instances_bad_box;
-          continue;
-        }
-        auto verified = inst.find("verified");
-        if (verified != inst.end() && verified->is_boolean() && !verified->get<bool>()) {
-          ++counts->instances_rejected;
-          continue;
-        }
-        XyxyBox box;
-        if (!ReadBox(inst, &box)) {
-          ++counts->instances_bad_box;
-          continue;
-        }
-        out.boxes.push_back(box);
-      }
-    }
-    if (out.boxes.empty()) {
-      ++counts->expressions_without_boxes;
-      continue;
-    }
-    image->expressions.push_back(std::move(out));
-  }
-  if (image->expressions.empty()) {
-    ++counts->records_without_regions;
-    return RecordVerdict::kNoRegions;
-  }
-  return RecordVerdict::kExport;
+  ExportFilters filters;
+  filters.drop_unlocated = true;  // grounding formats need the span
+  return ReadExportRecord(record, filters, image, counts, nullptr, reason);
 }
 
 ojson ToOdvgLine(const ExportImage& image) {

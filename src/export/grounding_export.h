@@ -31,11 +31,19 @@ XyxyBox XywhToXyxy(const XywhBox& b);
 /// counted), the unit of groundcap's `char_span` and of Python's str slicing.
 int64_t CodePointCount(std::string_view utf8);
 
-/// One expression that survived the filters, with its kept boxes.
+/// One expression that survived the filters, with its kept boxes. For a
+/// region-caption record: one ok region (text = its caption, one box).
 struct ExportExpression {
-  std::string text;               ///< the teacher's phrase (`text`)
-  int64_t start = 0, end = 0;     ///< `char_span`, code points of the caption, [start, end)
+  std::string text;               ///< the teacher's phrase (`text`), or the region's caption
+  int64_t start = 0, end = 0;     ///< `char_span`, code points of the caption, [start, end); -1, -1 when unlocated
   std::vector<XyxyBox> boxes;     ///< instances whose `verified` is not false
+  std::string category;           ///< detection category: `noun_chunk`, else HeadNoun(text)
+  std::string id;                 ///< expression_id, or "<sample_id>:r<region_id>"
+  std::vector<std::string> box_ids;  ///< per box: bbox_id (may be empty)
+  std::vector<double> scores;        ///< per box: `score` (1 when the record has none)
+
+  /// True when the expression has a span in the caption.
+  bool located() const { return end > start; }
 };
 
 /// What one ok image-grounding record contributes to an export.
@@ -44,6 +52,8 @@ struct ExportImage {
   int width = 0, height = 0;      ///< `image_width` / `image_height` (upright)
   std::string caption;            ///< `cleaned_caption`
   std::vector<ExportExpression> expressions;  ///< only those with a span and >= 1 box
+  std::string sample_id;          ///< `sample_id` (may be empty)
+  bool region_caption = false;    ///< read from a region-caption record (expressions are regions)
 
   /// Total number of boxes over all expressions.
   int64_t box_count() const;
@@ -62,6 +72,14 @@ struct ExportCounts {
   int64_t instances_bad_box = 0;          ///< bbox not 4 numbers with x2 > x1, y2 > y1
   int64_t expressions_without_span = 0;   ///< `char_span` null or outside the caption
   int64_t expressions_without_boxes = 0;  ///< located, but no box kept
+  int64_t records_wrong_pipeline = 0;     ///< of those unusable: the other pipeline's records
+  int64_t records_missing_image = 0;      ///< the image file does not exist
+  int64_t records_outside_image_root = 0; ///< the image is not under --image-root
+  int64_t instances_outside_image = 0;    ///< box beyond the image by more than 0.5 px
+  int64_t instances_below_min_score = 0;  ///< --min-score
+  int64_t instances_below_min_size = 0;   ///< --min-box-size
+  int64_t instances_not_verified = 0;     ///< --verified-only: `verified` absent
+  int64_t regions_not_ok = 0;             ///< region captions whose own status is not ok
 
   /// Sum of left_out_by_status.
   int64_t left_out_by_status_total() const;

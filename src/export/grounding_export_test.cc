@@ -55,6 +55,10 @@ class ExportGoldenTest : public ::testing::Test {
     req.format = format;
     req.input = (kData / "results.jsonl").string();
     req.output = (dir_ / golden_name).string();
+    // The fixture's images are not in the tree: paths are checked by the
+    // export_formats tests; here they are written relative to kData.
+    req.image_root = kData.string();
+    req.check_images = false;
     ExportCounts counts = RunExport(req);
     const std::string produced = ReadFile(req.output);
     const fs::path golden = kData / golden_name;
@@ -207,8 +211,9 @@ TEST(ExportRecord, StatusOtherThanOkAndOtherPipelinesAreLeftOut) {
   // A region-caption record: ok, but not image grounding.
   auto region = ordered_json::parse(R"({"status":"ok","image_path":"a.jpg","regions":[{"bbox":[0,0,1,1]}]})");
   EXPECT_EQ(ReadGroundingRecord(region, &image, &counts, &reason), RecordVerdict::kUnusable);
-  EXPECT_NE(reason.find("cleaned_caption"), std::string::npos);
+  EXPECT_NE(reason.find("region-caption record"), std::string::npos) << reason;
   EXPECT_EQ(counts.records_unusable, 1);
+  EXPECT_EQ(counts.records_wrong_pipeline, 1);
 }
 
 }  // namespace

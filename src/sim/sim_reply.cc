@@ -360,32 +360,10 @@ std::string DescribeShape(const FoundShape& s) {
 }
 
 std::array<double, 4> EncodeQuad(const Box& box, BoxFormat format, Size received) {
-  double W = std::max(1, received.width), H = std::max(1, received.height);
-  double nx1 = box.x1 / W, ny1 = box.y1 / H, nx2 = box.x2 / W, ny2 = box.y2 / H;
-  switch (format) {
-    case BoxFormat::kGemini:
-      return {ny1 * 1000, nx1 * 1000, ny2 * 1000, nx2 * 1000};
-    case BoxFormat::kPaliGemma:
-      return {std::min(1023.0, ny1 * 1024), std::min(1023.0, nx1 * 1024), std::min(1023.0, ny2 * 1024),
-              std::min(1023.0, nx2 * 1024)};
-    case BoxFormat::kDeepseekVl2:
-      return {nx1 * 999, ny1 * 999, nx2 * 999, ny2 * 999};
-    case BoxFormat::kFlorence2:
-      // bins: MapQuad reads the bin centre, (b + 0.5) / 1000
-      return {std::clamp(std::floor(nx1 * 1000), 0.0, 999.0), std::clamp(std::floor(ny1 * 1000), 0.0, 999.0),
-              std::clamp(std::floor(nx2 * 1000), 0.0, 999.0), std::clamp(std::floor(ny2 * 1000), 0.0, 999.0)};
-    case BoxFormat::kMoondream:
-    case BoxFormat::kXyxyNorm1:
-      return {nx1, ny1, nx2, ny2};
-    case BoxFormat::kXyxyPixels:
-      return {box.x1, box.y1, box.x2, box.y2};
-    case BoxFormat::kQwen25Vl: {
-      Size in = SmartResize(received);
-      return {nx1 * in.width, ny1 * in.height, nx2 * in.width, ny2 * in.height};
-    }
-    default:
-      return {nx1 * 1000, ny1 * 1000, nx2 * 1000, ny2 * 1000};
-  }
+  // The convention itself lives in boxes/ (UnmapQuad); the simulated model
+  // only adds that Qwen2.5-VL sees the smart-resized image.
+  Size input = format == BoxFormat::kQwen25Vl ? SmartResize(received) : received;
+  return UnmapQuad(box, format, received, input);
 }
 
 SimReply SimRespond(const SimRequest& request, const SimOptions& options) {
