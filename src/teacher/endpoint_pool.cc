@@ -85,7 +85,8 @@ EndpointPool::Choice EndpointPool::Choose(double now, int avoid) const {
   bool all_down = !endpoints_.empty();
   double wait = -1;
   for (const Endpoint& e : endpoints_) {
-    const bool down = e.state == State::kOpen && now < e.open_until && e.consecutive_openings >= 2;
+    const bool down = e.state == State::kOpen && now < e.open_until && e.consecutive_openings >= 2 &&
+                      e.unreachable;
     all_down = all_down && down;
     double until = std::max(e.cooldown_until, e.state == State::kOpen ? e.open_until : 0.0);
     if (until > now && (wait < 0 || until - now < wait)) wait = until - now;
@@ -129,6 +130,7 @@ void EndpointPool::Fail(int i, const Error& error, double now, double latency_s,
     e.counters.answered++;
   }
   e.last_error = error.message;
+  e.unreachable = error.kind == ErrorKind::kConnect;
   if (error.kind == ErrorKind::kRateLimited) {
     e.counters.rate_limited++;
     e.cooldown_until = std::max(e.cooldown_until, retry_at);
@@ -151,6 +153,15 @@ void EndpointPool::Fail(int i, const Error& error, double now, double latency_s,
       if (error.kind == ErrorKind::kConnect || ++e.consecutive_failures >= policy_.failures_to_open) Open(e, now);
       break;
   }
+}
+
+bool EndpointPool::OtherInService(int i, double now) const {
+  for (int j = 0; j < static_cast<int>(endpoints_.size()); ++j) {
+    const Endpoint& e = endpoints_[j];
+    if (j == i || now < e.cooldown_until) continue;
+    if (e.state == State::kClosed || (e.state == State::kOpen && now >= e.open_until)) return true;
+  }
+  return false;
 }
 
 void EndpointPool::CoolDown(int i, double until) {

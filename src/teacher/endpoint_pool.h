@@ -59,8 +59,10 @@ class EndpointPool {
     /// index < 0: seconds until one may be free (cool-down or open period
     /// ends); 0 when only a completion can free one.
     double wait_s = 0;
-    /// index < 0 and every endpoint is open and has failed its probe too
-    /// (opened at least twice in a row): the pool is down, not just busy.
+    /// index < 0 and every endpoint is open, has failed its probe too
+    /// (opened at least twice in a row) and could not be reached the last
+    /// time (kConnect): the pool is gone, not busy or erring (a server that
+    /// answers 5xx keeps its requests waiting and retried, as one URL does).
     bool all_down = false;
   };
   /// The usable endpoint with the lowest outstanding/max_in_flight (ties:
@@ -81,6 +83,10 @@ class EndpointPool {
   /// `i` (only) until `retry_at`. `answered`: a response arrived (latency
   /// counts), as opposed to a connection that failed.
   void Fail(int i, const Error& error, double now, double latency_s, double retry_at = 0);
+  /// Whether an endpoint other than `i` is in service at `now` (closed or due
+  /// for its probe, not cooling down), busy or not: a retry of a request
+  /// that failed on `i` can queue for it instead of waiting out i's delay.
+  bool OtherInService(int i, double now) const;
   /// Nothing new goes to `i` before `until` (rate-limit headers; extends only).
   void CoolDown(int i, double until);
   /// Whether a failure of this kind is the endpoint's fault (breaker).
@@ -105,6 +111,7 @@ class EndpointPool {
     double open_until = 0;
     double cooldown_until = 0;
     std::string last_error;
+    bool unreachable = false;      ///< the last failure was kConnect
     EndpointCounters counters;
   };
   bool Usable(const Endpoint& e, double now) const;

@@ -130,6 +130,8 @@ TEST(EndpointPoolTest, RateLimitSlowsOnlyThatEndpoint) {
   EXPECT_DOUBLE_EQ(c.wait_s, 9);
   EXPECT_FALSE(c.all_down);
   EXPECT_EQ(pool.Choose(10).index, 0);
+  EXPECT_TRUE(pool.OtherInService(0, 1)) << "b is busy but in service";
+  EXPECT_FALSE(pool.OtherInService(1, 1)) << "a is cooling down";
 }
 
 TEST(EndpointPoolTest, AvoidsTheEndpointARetryFailedOnUnlessItIsTheOnlyOne) {
@@ -161,6 +163,19 @@ TEST(EndpointPoolTest, AllDownOnlyWhenEveryEndpointFailedItsProbe) {
   EXPECT_TRUE(c.all_down);
   EXPECT_NEAR(c.wait_s, 3, 1e-9) << "a and b reopened at 2 for 4 s";
   EXPECT_NE(pool.DownReport(3).find("a: boom"), std::string::npos);
+}
+
+TEST(EndpointPoolTest, ServerErrorsAloneNeverMakeThePoolDown) {
+  EndpointPool pool({{"a", 1}}, BreakerPolicy{1, 2, 60});
+  pool.Begin(0, 0);
+  pool.Fail(0, Err(ErrorKind::kHttp, 503), 0, 0.1);
+  pool.Begin(0, 2);
+  pool.Fail(0, Err(ErrorKind::kHttp, 503), 2, 0.1);
+  EXPECT_TRUE(pool.open(0, 3));
+  EXPECT_FALSE(pool.Choose(3).all_down) << "it answers: its requests wait and retry";
+  pool.Begin(0, 6);
+  pool.Fail(0, Err(ErrorKind::kConnect), 6, 0);
+  EXPECT_TRUE(pool.Choose(7).all_down) << "now it is gone";
 }
 
 TEST(EndpointPoolTest, CountersSerialise) {

@@ -502,9 +502,9 @@ void TeacherClient::HandleError(std::unique_ptr<Job> job, TeacherReply reply, Er
       pool_.Complete(endpoint, now, latency, &error);
     }
     PublishPool();
-    // Another endpoint can take the retry now: no reason to wait.
-    const int other = pool_.Choose(now, endpoint).index;
-    if ((error.kind == ErrorKind::kRateLimited || endpoint_fault) && other >= 0 && other != endpoint)
+    // Another endpoint can take the retry (now or when it has room): queue
+    // it for that one instead of waiting out this endpoint's delay.
+    if ((error.kind == ErrorKind::kRateLimited || endpoint_fault) && pool_.OtherInService(endpoint, now))
       delay = 0;
   }
   if (!tripped_ && ShouldRetry(options_.retry, error, job->attempts)) {

@@ -89,13 +89,14 @@ std::string FileTail(const std::string& path, int max_lines) {
   in.seekg(from);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   while (!text.empty() && text.back() == '\n') text.pop_back();
+  // Walk back over max_lines line breaks; the text after the last one kept.
   size_t start = text.size();
-  for (int n = 0; n < max_lines && start > 0; ++n) {
-    size_t nl = text.rfind('\n', start - 1);
-    start = nl == std::string::npos ? 0 : nl + 1;
-    if (nl == std::string::npos) break;
+  for (int n = 0; n < max_lines; ++n) {
+    size_t nl = start == 0 ? std::string::npos : text.rfind('\n', start - 1);
+    if (nl == std::string::npos) return text;
+    start = nl;
   }
-  return text.substr(start);
+  return text.substr(start + 1);
 }
 
 LaunchedTeachers LaunchedTeachers::Plan(const Spec& spec, const std::string& pipeline) {
