@@ -17,6 +17,7 @@
 #include "region_caption/region_caption.h"
 #include "spec/spec.h"
 #include "teacher/teacher_config.h"
+#include "teacher/teacher_launch.h"
 #include "util/error.h"
 #include "util/file_read.h"
 #include "util/jsonl.h"
@@ -163,7 +164,9 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   if (std::optional<std::string> problem = InputFileProblem(spec.pipeline() + ".data.input_jsonl", input))
     throw SetupError(*problem);
 
-  std::unique_ptr<Teacher> teacher = MakeTeacher(spec, spec.pipeline());
+  // Launched teachers (vlm.openai.launch): ports now, processes once the run holds the lock.
+  LaunchedTeachers launched = LaunchedTeachers::Plan(spec, spec.pipeline());
+  std::unique_ptr<Teacher> teacher = MakeTeacher(spec, spec.pipeline(), launched.Urls());
   if (!teacher)
     throw SetupError(fmt::format("no teacher available for {}.vlm (backend not built yet?)", spec.pipeline()));
   std::vector<StepPlan> plans = spec.pipeline() == kImageGrounding ? MakeGroundingSteps(spec, *teacher)
@@ -184,6 +187,7 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   std::filesystem::remove(results_dir + "/rejects.jsonl", ec);
 
   InstallSignalHandlers();
+  launched.Start(results_dir, [] { return StopSignalCount().load() > 0; });
   RunOptions options = RunOptionsFromSpec(spec);
   options.admission = cost.gate();
   if (shard) {
@@ -212,10 +216,14 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   if (!stopped) CopyFileAtomic(stats.back().output_path, results_dir + "/annotations.jsonl");
   teacher->Stop();
   cost.Save();
+  launched.Stop();
 
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json summary = Summary(stats, teacher->Stats(), elapsed);
   summary["pipeline"] = spec.pipeline();
+  nlohmann::json endpoints = nlohmann::json::array();  // teacher pool counters, one per endpoint
+  for (const EndpointCounters& e : teacher->Stats().endpoints) endpoints.push_back(e.ToJson());
+  summary["teacher"]["endpoints"] = endpoints;
   summary["stopped"] = stopped;
   if (stopped) summary["stop_reason"] = stop_reason;
   if (options.limit > 0) summary["limit"] = options.limit;

@@ -416,6 +416,12 @@ int SimServer::Start(const std::string& host, int port) {
   });
   s.Post(R"(/(v1beta|v1|v1alpha)/models/([^/]+):generateContent)",
          [impl](const httplib::Request& q, httplib::Response& r) { impl->Handle("gemini", q, r); });
+  // Readiness checks, as vLLM and llama.cpp's server answer them (a run
+  // that launches `serve-sim` waits for /health).
+  s.Get("/health", [](const httplib::Request&, httplib::Response& r) { r.set_content("{}", "application/json"); });
+  s.Get("/v1/models", [](const httplib::Request&, httplib::Response& r) {
+    r.set_content(R"({"object":"list","data":[{"id":"sim","object":"model"}]})", "application/json");
+  });
   impl->host = host;
   impl->port = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);
   if (impl->port <= 0) throw SetupError("sim server: cannot bind " + host + ":" + std::to_string(port));

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "teacher/endpoint_pool.h"
 #include "util/error.h"
 
 namespace groundcap {
@@ -85,6 +86,8 @@ struct TeacherStats {
   int64_t rate_limited = 0;  ///< 429 / RESOURCE_EXHAUSTED answers seen
   int64_t in_flight = 0;     ///< transfers currently on the wire
   Usage usage;
+  /// Per endpoint of the pool, in configuration order (one for a single URL).
+  std::vector<EndpointCounters> endpoints;
 };
 
 /// Asynchronous teacher. Thread-safe.

@@ -12,6 +12,8 @@
 #include <thread>
 #include <unordered_set>
 
+#include <fmt/core.h>
+
 #include "teacher/rate_limit.h"
 #include "util/log.h"
 #include "util/text_util.h"
@@ -43,13 +45,23 @@ std::string EndpointForMessage(const std::string& url) {
 struct Job {
   std::string sample_id;
   Teacher::Callback done;
-  HttpPost post;              ///< built once on the submitting thread; reused by retries
-  curl_slist* headers = nullptr;
+  /// Built once on the submitting thread; reused by retries. Only its body
+  /// is sent: the URL and headers are the endpoint's (Route).
+  HttpPost post;
   int attempts = 0;
   double first_send_s = -1;
   double deadline_s = 0;
   double token_estimate = 0;
-  ~Job() { curl_slist_free_all(headers); }
+  int endpoint = -1;          ///< where the attempt on the wire went
+  int last_endpoint = -1;     ///< where the last failed attempt went (avoided by the retry)
+  double attempt_start_s = 0;
+};
+
+/// Where and how an endpoint is reached: the URL and header lines its
+/// backend puts on every request (they do not depend on the request).
+struct Route {
+  std::string url;
+  curl_slist* headers = nullptr;
 };
 
 /// One HTTP attempt on the wire.
@@ -88,15 +100,40 @@ void CurlInitOnce() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+/// The endpoints' capacities and names for the pool (0 = the client's cap).
+std::vector<EndpointPool::Spec> PoolSpecs(const std::vector<TeacherEndpoint>& endpoints, int max_in_flight) {
+  std::vector<EndpointPool::Spec> specs;
+  for (const TeacherEndpoint& e : endpoints)
+    specs.push_back({e.name, e.max_in_flight > 0 ? e.max_in_flight : std::max(1, max_in_flight)});
+  return specs;
+}
+
+std::vector<std::string> AllSecrets(const std::vector<TeacherEndpoint>& endpoints) {
+  std::vector<std::string> out;
+  for (const TeacherEndpoint& e : endpoints)
+    for (std::string& s : e.backend->Secrets()) out.push_back(std::move(s));
+  return out;
+}
+
 class TeacherClient final : public Teacher {
  public:
-  TeacherClient(std::unique_ptr<Backend> backend, TeacherClientOptions options)
-      : backend_(std::move(backend)),
-        secrets_(backend_->Secrets()),
+  TeacherClient(std::vector<TeacherEndpoint> endpoints, TeacherClientOptions options)
+      : endpoints_(std::move(endpoints)),
+        backend_(endpoints_.at(0).backend.get()),
+        secrets_(AllSecrets(endpoints_)),
         options_(std::move(options)),
         limiter_(options_.requests_per_minute, options_.tokens_per_minute, NowS()),
+        pool_(PoolSpecs(endpoints_, options_.max_in_flight), options_.breaker),
         rng_(options_.jitter_seed ? options_.jitter_seed : std::random_device{}()) {
     CurlInitOnce();
+    for (const TeacherEndpoint& e : endpoints_) {
+      HttpPost proto = e.backend->Build(TeacherRequest{});
+      Route r;
+      r.url = proto.url;
+      for (const std::string& h : proto.headers) r.headers = curl_slist_append(r.headers, h.c_str());
+      routes_.push_back(r);
+    }
+    stats_.endpoints = pool_.AllCounters();
     options_.max_in_flight = std::max(1, options_.max_in_flight);
     options_.retry.max_attempts = std::max(1, options_.retry.max_attempts);
     if (options_.deadline_s <= 0) {
@@ -105,7 +142,8 @@ class TeacherClient final : public Teacher {
     }
     multi_ = curl_multi_init();
     if (!multi_) throw SetupError("libcurl: cannot create a multi handle");
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.max_in_flight + 4));
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
+                      static_cast<long>(options_.max_in_flight + 4 * routes_.size()));
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     thread_ = std::thread([this] { Loop(); });
   }
@@ -115,6 +153,7 @@ class TeacherClient final : public Teacher {
     if (thread_.joinable()) thread_.join();
     for (CURL* easy : free_easy_) curl_easy_cleanup(easy);
     curl_multi_cleanup(multi_);
+    for (Route& r : routes_) curl_slist_free_all(r.headers);
   }
 
   void Submit(TeacherRequest request, Callback done) override {
@@ -122,8 +161,6 @@ class TeacherClient final : public Teacher {
     job->sample_id = request.sample_id;
     job->done = std::move(done);
     job->post = backend_->Build(request);
-    for (const std::string& h : job->post.headers)
-      job->headers = curl_slist_append(job->headers, h.c_str());
     job->token_estimate = backend_->EstimateTokens(request);
     job->deadline_s = NowS() + options_.deadline_s;
     {
@@ -156,7 +193,9 @@ class TeacherClient final : public Teacher {
 
  private:
   void Loop();
-  void Start(std::unique_ptr<Job> job, double now);
+  void Start(std::unique_ptr<Job> job, int endpoint, double now);
+  /// Copies the pool's counters into stats_ (Stats() runs on other threads).
+  void PublishPool();
   void OnDone(CURL* easy, CURLcode code, double now);
   void HandleError(std::unique_ptr<Job> job, TeacherReply reply, Error error, double now);
   void Finish(std::unique_ptr<Job> job, TeacherReply reply, double now);
@@ -175,10 +214,13 @@ class TeacherClient final : public Teacher {
     }
   }
 
-  std::unique_ptr<Backend> backend_;
+  std::vector<TeacherEndpoint> endpoints_;
+  Backend* backend_;  ///< endpoint 0's: builds bodies, parses replies (same for all)
   const std::vector<std::string> secrets_;  ///< scrubbed from error messages
   TeacherClientOptions options_;
-  RateLimiter limiter_;
+  RateLimiter limiter_;  ///< requests/tokens per minute, shared by all endpoints
+  EndpointPool pool_;    ///< network thread only
+  std::vector<Route> routes_;
   std::mt19937_64 rng_;
   CURLM* multi_ = nullptr;
   std::thread thread_;
@@ -246,6 +288,24 @@ void TeacherClient::Loop() {
                 now);
         continue;
       }
+      EndpointPool::Choice where = pool_.Choose(now, ready_.front()->last_endpoint);
+      if (where.index < 0 && where.all_down) {
+        // Every endpoint is out and failed its probe: fail fast as a
+        // connection failure (never recorded; the step runner stops the run
+        // after a few) instead of holding work for a pool that is gone.
+        std::unique_ptr<Job> job = std::move(ready_.front());
+        ready_.pop_front();
+        FailNow(std::move(job),
+                Error::Make(ErrorKind::kConnect,
+                            fmt::format("cannot reach any teacher endpoint (all {} are out of the pool): {}",
+                                        pool_.size(), pool_.DownReport(now))),
+                now);
+        continue;
+      }
+      if (where.index < 0) {
+        if (where.wait_s > 0) wait_s = std::min(wait_s, where.wait_s);
+        break;
+      }
       double w = limiter_.TryAcquire(ready_.front()->token_estimate, now);
       if (w > 0) {
         wait_s = std::min(wait_s, w);
@@ -253,7 +313,7 @@ void TeacherClient::Loop() {
       }
       std::unique_ptr<Job> job = std::move(ready_.front());
       ready_.pop_front();
-      Start(std::move(job), now);
+      Start(std::move(job), where.index, now);
     }
     if (!timers_.empty()) wait_s = std::min(wait_s, timers_.begin()->first - now);
 
@@ -272,7 +332,13 @@ void TeacherClient::Loop() {
   }
 }
 
-void TeacherClient::Start(std::unique_ptr<Job> job, double now) {
+void TeacherClient::PublishPool() {
+  std::vector<EndpointCounters> counters = pool_.AllCounters();
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  stats_.endpoints = std::move(counters);
+}
+
+void TeacherClient::Start(std::unique_ptr<Job> job, int endpoint, double now) {
   CURL* easy = nullptr;
   if (!free_easy_.empty()) {
     easy = free_easy_.back();
@@ -286,15 +352,18 @@ void TeacherClient::Start(std::unique_ptr<Job> job, double now) {
   }
   job->attempts++;
   if (job->first_send_s < 0) job->first_send_s = now;
+  job->endpoint = endpoint;
+  job->attempt_start_s = now;
+  const Route& route = routes_[endpoint];
   double timeout_s = std::min(options_.timeout_s, std::max(0.001, job->deadline_s - now));
   auto* t = new Transfer;
   t->job = std::move(job);
   const HttpPost& post = t->job->post;
-  curl_easy_setopt(easy, CURLOPT_URL, post.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_URL, route.url.c_str());
   curl_easy_setopt(easy, CURLOPT_POST, 1L);
   curl_easy_setopt(easy, CURLOPT_POSTFIELDS, post.body.data());  // not copied: lives in Job
   curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post.body.size()));
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->job->headers);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, route.headers);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &WriteBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &ReadHeader);
@@ -307,7 +376,7 @@ void TeacherClient::Start(std::unique_ptr<Job> job, double now) {
                    static_cast<long>(std::min(timeout_s, options_.connect_timeout_s) * 1000));
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (post.url.rfind("https://", 0) == 0) {
+  if (route.url.rfind("https://", 0) == 0) {
     // HTTP/2 where the server offers it; wait for a multiplexable connection
     // instead of opening one per request.
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
@@ -325,6 +394,8 @@ void TeacherClient::Start(std::unique_ptr<Job> job, double now) {
   }
   ++active_;
   active_handles_.insert(easy);
+  pool_.Begin(endpoint, now);
+  PublishPool();
   std::lock_guard<std::mutex> lock(stats_mu_);
   stats_.requests++;
   stats_.in_flight = active_;
@@ -362,8 +433,9 @@ void TeacherClient::OnDone(CURL* easy, CURLcode code, double now) {
   if (pause_s > 0) {
     // The server says a budget is used up (or too low for another request
     // like this one): nothing new starts until it resets.
-    GC_DEBUG("teacher: rate limit budget used up, holding new requests for {:.2f}s", pause_s);
-    limiter_.CoolDown(now + pause_s);
+    GC_DEBUG("teacher: rate limit budget of {} used up, holding its new requests for {:.2f}s",
+             pool_.counters(job->endpoint).name, pause_s);
+    pool_.CoolDown(job->endpoint, now + pause_s);
   }
 
   TeacherReply reply;
@@ -373,7 +445,7 @@ void TeacherClient::OnDone(CURL* easy, CURLcode code, double now) {
     // The step runner stops a run on these (workflow.stop_after_connection_failures)
     // and quotes the message: name the endpoint.
     if (error.kind == ErrorKind::kConnect)
-      error.message = "cannot reach " + EndpointForMessage(job->post.url) + ": " + error.message;
+      error.message = "cannot reach " + EndpointForMessage(routes_[job->endpoint].url) + ": " + error.message;
   } else if (status >= 200 && status < 300) {
     reply = backend_->ParseOk(body);
     if (!reply.error) {
@@ -382,6 +454,8 @@ void TeacherClient::OnDone(CURL* easy, CURLcode code, double now) {
                       static_cast<double>(reply.usage.input_tokens + reply.usage.output_tokens +
                                           reply.usage.thinking_tokens),
                       now);
+      pool_.Complete(job->endpoint, now, now - job->attempt_start_s);
+      PublishPool();
       Finish(std::move(job), std::move(reply), now);
       return;
     }
@@ -412,12 +486,28 @@ void TeacherClient::HandleError(std::unique_ptr<Job> job, TeacherReply reply, Er
     tripped_ = error;
     GC_ERROR("teacher: quota exhausted, sending no more requests: {}", error.message);
   }
-  if (!tripped_ && ShouldRetry(options_.retry, error, job->attempts)) {
-    double delay = BackoffDelay(options_.retry, job->attempts, Uniform(), error.retry_after_s);
-    if (error.kind == ErrorKind::kRateLimited) {
-      // A 429 slows every worker: nothing new starts until the delay is over.
-      limiter_.CoolDown(now + delay);
+  // The endpoint's part: a 429 holds it (only it) for the backoff delay; a
+  // connection failure or 5xx counts toward its breaker; anything else means
+  // it answered and works.
+  const int endpoint = job->endpoint;
+  job->endpoint = -1;
+  job->last_endpoint = endpoint;
+  double delay = BackoffDelay(options_.retry, job->attempts, Uniform(), error.retry_after_s);
+  const bool endpoint_fault = EndpointPool::CountsAgainstEndpoint(error);
+  if (endpoint >= 0) {
+    const double latency = now - job->attempt_start_s;
+    if (error.kind == ErrorKind::kRateLimited || endpoint_fault) {
+      pool_.Fail(endpoint, error, now, latency, now + delay);
+    } else {
+      pool_.Complete(endpoint, now, latency, &error);
     }
+    PublishPool();
+    // Another endpoint can take the retry (now or when it has room): queue
+    // it for that one instead of waiting out this endpoint's delay.
+    if ((error.kind == ErrorKind::kRateLimited || endpoint_fault) && pool_.OtherInService(endpoint, now))
+      delay = 0;
+  }
+  if (!tripped_ && ShouldRetry(options_.retry, error, job->attempts)) {
     if (now + delay < job->deadline_s) {
       GC_DEBUG("teacher: {} attempt {} failed ({}): retry in {:.2f}s", job->sample_id,
                job->attempts, error.message, delay);
@@ -508,7 +598,16 @@ const char* FinishReasonName(FinishReason r) {
 
 std::unique_ptr<Teacher> MakeTeacherClient(std::unique_ptr<Backend> backend,
                                            TeacherClientOptions options) {
-  return std::make_unique<TeacherClient>(std::move(backend), std::move(options));
+  std::vector<TeacherEndpoint> one(1);
+  one[0].name = EndpointForMessage(backend->Build(TeacherRequest{}).url);
+  one[0].backend = std::move(backend);
+  return MakeTeacherClient(std::move(one), std::move(options));
+}
+
+std::unique_ptr<Teacher> MakeTeacherClient(std::vector<TeacherEndpoint> endpoints,
+                                           TeacherClientOptions options) {
+  if (endpoints.empty()) throw SetupError("teacher: no endpoint configured");
+  return std::make_unique<TeacherClient>(std::move(endpoints), std::move(options));
 }
 
 }  // namespace groundcap

@@ -7,8 +7,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "teacher/backend.h"
+#include "teacher/endpoint_pool.h"
 #include "teacher/retry.h"
 #include "teacher/teacher.h"
 
@@ -29,10 +32,31 @@ struct TeacherClientOptions {
   /// kAuth without being sent (1 = at the first).
   int auth_failures_to_stop = 2;
   uint64_t jitter_seed = 0;          ///< 0 = random
+  /// When an endpoint of a pool is taken out, and for how long.
+  BreakerPolicy breaker;
+};
+
+/// One server (or one key of an API) of a teacher pool.
+struct TeacherEndpoint {
+  /// Builds requests for this endpoint. Every endpoint of a pool has the same
+  /// wire format, model and options; only the URL and credentials differ.
+  std::unique_ptr<Backend> backend;
+  std::string name;       ///< for counters and messages: no credentials
+  int max_in_flight = 0;  ///< requests at once here; 0 = the client's max_in_flight
 };
 
 /// Starts the network thread. The client owns the backend.
 std::unique_ptr<Teacher> MakeTeacherClient(std::unique_ptr<Backend> backend,
+                                           TeacherClientOptions options);
+
+/// A client over a pool of endpoints (at least one): each request goes to the
+/// endpoint with the fewest requests outstanding relative to its capacity;
+/// endpoints failing with connection errors or 5xx are taken out for a while
+/// (circuit breaker) and their retries go elsewhere; a 429 holds only the
+/// endpoint that sent it (endpoint_pool.h). When every endpoint is out and
+/// has failed its probe too, queued requests fail with kConnect at once
+/// ("all teacher endpoints are down"), which stops the run resumably.
+std::unique_ptr<Teacher> MakeTeacherClient(std::vector<TeacherEndpoint> endpoints,
                                            TeacherClientOptions options);
 
 }  // namespace groundcap

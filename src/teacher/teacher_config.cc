@@ -9,6 +9,7 @@
 #include "teacher/openai_backend.h"
 #include "teacher/teacher_client.h"
 #include "teacher/teacher_config.h"
+#include "teacher/teacher_endpoints.h"
 #include "util/text_util.h"
 
 namespace groundcap {
@@ -30,17 +31,6 @@ std::string KeyOrEnv(const std::string& value, std::initializer_list<const char*
   return key;
 }
 
-/// Refuses a teacher URL that is not http(s)://host...: curl would also try
-/// file://, ftp:// and others, and a typo would otherwise surface as one
-/// failed record per sample. `key` names the spec field in the message.
-void CheckTeacherUrl(const std::string& url, const std::string& key) {
-  const bool http = url.rfind("http://", 0) == 0, https = url.rfind("https://", 0) == 0;
-  const size_t host_at = http ? 7 : 8;
-  if ((!http && !https) || url.size() <= host_at || url[host_at] == '/') {
-    throw SetupError(key + " must be an http:// or https:// URL with a host, got \"" + url + "\"");
-  }
-}
-
 }  // namespace
 
 std::vector<SpecField> TeacherSpecFields() {
@@ -51,8 +41,9 @@ std::vector<SpecField> TeacherSpecFields() {
   backend.choices = {"gemini", "openai"};
   v.push_back(backend);
 
-  SpecField gkey = MakeField("vlm.gemini.api_key", FieldType::kString, "\"\"",
-                         "Gemini API key; empty = env GOOGLE_API_KEY or GEMINI_API_KEY");
+  SpecField gkey = MakeField("vlm.gemini.api_key", FieldType::kObject, "\"\"",
+                         "Gemini API key, or a list of keys (a pool: one endpoint per key); empty = env "
+                         "GOOGLE_API_KEY or GEMINI_API_KEY");
   gkey.secret = true;
   v.push_back(gkey);
   v.push_back(MakeField("vlm.gemini.model", FieldType::kString, "\"gemini-3.1-flash-lite-preview\"",
@@ -83,8 +74,14 @@ std::vector<SpecField> TeacherSpecFields() {
                          "Bearer key; empty = env OPENAI_API_KEY; vLLM accepts any value");
   okey.secret = true;
   v.push_back(okey);
-  v.push_back(MakeField("vlm.openai.base_url", FieldType::kString, "\"\"",
-                    "e.g. http://host:8000/v1 (without /chat/completions)"));
+  v.push_back(MakeField("vlm.openai.base_url", FieldType::kObject, "\"\"",
+                    "e.g. http://host:8000/v1 (without /chat/completions), or a list of them (a pool; items "
+                    "may be {url, max_in_flight, api_key_env})"));
+  v.push_back(MakeField("vlm.openai.launch", FieldType::kObject, "\"\"",
+                    "command(s) starting a teacher server for this run, with {port} for a free loopback "
+                    "port, e.g. \"vllm serve M --port {port}\"; one endpoint each (a list for several)"));
+  v.push_back(MakeField("vlm.openai.launch_timeout_s", FieldType::kFloat, "600",
+                    "seconds a launched server may take to answer /health (or /v1/models)", 0.1, 86400));
   v.push_back(MakeField("vlm.openai.model_name", FieldType::kString, "\"\"",
                     "model name (vLLM: --served-model-name)"));
   v.push_back(MakeField("vlm.openai.temperature", FieldType::kFloat, "0.7",
@@ -108,10 +105,50 @@ std::vector<SpecField> TeacherSpecFields() {
                     "first retry delay; doubles each retry, with jitter", 0, 3600));
   v.push_back(MakeField("vlm.retry.max_backoff_s", FieldType::kFloat, "60",
                     "cap on a retry delay (also on Retry-After / retryDelay)", 0, 3600));
+  v.push_back(MakeField("vlm.pool.failures_to_open", FieldType::kInt, "3",
+                    "consecutive 5xx / timeouts that take an endpoint out of the pool (refused "
+                    "connections: at once)", 1, 1000));
+  v.push_back(MakeField("vlm.pool.open_s", FieldType::kFloat, "2",
+                    "first time an endpoint stays out before one probe request; doubles each time", 0.01, 3600));
+  v.push_back(MakeField("vlm.pool.max_open_s", FieldType::kFloat, "60",
+                    "cap on the time an endpoint stays out", 0.01, 86400));
   return v;
 }
 
 std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeline) {
+  return MakeTeacher(spec, pipeline, {});
+}
+
+std::vector<EndpointConfig> TeacherEndpoints(const Spec& spec, const std::string& pipeline,
+                                             const std::vector<std::string>& launched_urls) {
+  const std::string p = pipeline + ".vlm.";
+  if (spec.Str(p + "backend") == "openai") {
+    const std::string key = KeyOrEnv(spec.Str(p + "openai.api_key"), {"OPENAI_API_KEY"});
+    std::vector<EndpointConfig> out = ParseOpenAiEndpoints(spec.Json(p + "openai.base_url"), p + "openai.base_url", key);
+    for (const std::string& url : launched_urls) {
+      EndpointConfig e;
+      e.url = url;
+      e.api_key = key;
+      e.name = UrlForMessage(url);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+  const std::string base_url = spec.Str(p + "gemini.base_url");
+  CheckTeacherUrl(base_url, p + "gemini.base_url");
+  std::vector<EndpointConfig> out = ParseGeminiKeys(spec.Json(p + "gemini.api_key"), p + "gemini.api_key", base_url);
+  if (out.empty()) {
+    EndpointConfig e;
+    e.url = base_url;
+    e.api_key = KeyOrEnv("", {"GOOGLE_API_KEY", "GEMINI_API_KEY"});
+    e.name = UrlForMessage(base_url);
+    if (!e.api_key.empty()) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeline,
+                                     const std::vector<std::string>& launched_urls) {
   const std::string p = pipeline + ".vlm.";
   TeacherClientOptions client;
   try {
@@ -124,17 +161,19 @@ std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeli
   client.retry.max_attempts = static_cast<int>(spec.Int(p + "retry.max_attempts"));
   client.retry.initial_backoff_s = spec.Float(p + "retry.initial_backoff_s");
   client.retry.max_backoff_s = spec.Float(p + "retry.max_backoff_s");
+  client.breaker.failures_to_open = static_cast<int>(spec.Int(p + "pool.failures_to_open"));
+  client.breaker.open_s = spec.Float(p + "pool.open_s");
+  client.breaker.max_open_s = spec.Float(p + "pool.max_open_s");
+  const std::vector<EndpointConfig> endpoints = TeacherEndpoints(spec, pipeline, launched_urls);
+  std::vector<TeacherEndpoint> pool;
 
   const std::string backend = spec.Str(p + "backend");
   if (backend == "openai") {
     OpenAiOptions o;
-    o.api_key = KeyOrEnv(spec.Str(p + "openai.api_key"), {"OPENAI_API_KEY"});
-    o.base_url = spec.Str(p + "openai.base_url");
     o.model = spec.Str(p + "openai.model_name");
-    if (o.base_url.empty())
+    if (endpoints.empty())
       throw SetupError(p + "openai.base_url is empty: set it to the server's /v1 URL, e.g. "
-                       "http://localhost:8000/v1");
-    CheckTeacherUrl(o.base_url, p + "openai.base_url");
+                       "http://localhost:8000/v1 (or a list of them, or set " + p + "openai.launch)");
     if (o.model.empty())
       throw SetupError(p + "openai.model_name is empty: set it to the served model name");
     o.temperature = spec.Float(p + "openai.temperature");
@@ -147,17 +186,21 @@ std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeli
     o.extra_body = spec.Json(p + "openai.extra_body");
     if (o.extra_body.is_null()) o.extra_body = nlohmann::json::object();
     client.timeout_s = spec.Float(p + "openai.timeout");
-    return MakeTeacherClient(MakeOpenAiBackend(std::move(o)), client);
+    for (const EndpointConfig& e : endpoints) {
+      OpenAiOptions one = o;
+      one.base_url = e.url;
+      one.api_key = e.api_key;
+      pool.push_back({MakeOpenAiBackend(std::move(one)), e.name, e.max_in_flight});
+    }
+    return MakeTeacherClient(std::move(pool), client);
   }
   GeminiOptions g;
-  g.api_key = KeyOrEnv(spec.Str(p + "gemini.api_key"), {"GOOGLE_API_KEY", "GEMINI_API_KEY"});
-  if (g.api_key.empty())
+  if (endpoints.empty())
     throw SetupError("no Gemini API key: set " + p +
                      "gemini.api_key or the GOOGLE_API_KEY (or GEMINI_API_KEY) environment "
                      "variable, or use " + p + "backend=openai");
   g.model = spec.Str(p + "gemini.model");
   g.base_url = spec.Str(p + "gemini.base_url");
-  CheckTeacherUrl(g.base_url, p + "gemini.base_url");
   g.api_version = spec.Str(p + "gemini.api_version");
   g.media_resolution = spec.Str(p + "gemini.media_resolution");
   g.temperature = spec.Float(p + "gemini.temperature");
@@ -165,7 +208,12 @@ std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeli
   g.thinking_budget = static_cast<int>(spec.Int(p + "gemini.thinking_budget"));
   g.structured_output = spec.Bool(p + "gemini.structured_output");
   client.timeout_s = spec.Float(p + "gemini.timeout");
-  return MakeTeacherClient(MakeGeminiBackend(std::move(g)), client);
+  for (const EndpointConfig& e : endpoints) {
+    GeminiOptions one = g;
+    one.api_key = e.api_key;
+    pool.push_back({MakeGeminiBackend(std::move(one)), e.name, e.max_in_flight});
+  }
+  return MakeTeacherClient(std::move(pool), client);
 }
 
 }  // namespace groundcap
