@@ -13,6 +13,7 @@
 #include "grounding/grounding_steps.h"
 #include "region_caption/region_caption.h"
 #include "spec/spec.h"
+#include "teacher/preflight.h"
 #include "teacher/teacher_config.h"
 #include "util/error.h"
 #include "util/file_read.h"
@@ -55,6 +56,9 @@ nlohmann::json Summary(const std::vector<StepStats>& steps, const TeacherStats& 
                   {"tokens_in", t.usage.input_tokens},
                   {"tokens_out", t.usage.output_tokens},
                   {"tokens_thinking", t.usage.thinking_tokens}};
+  // Thinking is billed as output (Gemini thoughtsTokenCount, OpenAI
+  // reasoning_tokens): what a price per output token applies to.
+  j["teacher"]["tokens_out_billed"] = t.usage.output_tokens + t.usage.thinking_tokens;
   j["elapsed_s"] = elapsed_s;
   j["samples_per_s"] = elapsed_s > 0 ? static_cast<double>(processed) / elapsed_s : 0.0;
   return j;
@@ -155,6 +159,7 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   std::unique_ptr<Teacher> teacher = MakeTeacher(spec, spec.pipeline());
   if (!teacher)
     throw SetupError(fmt::format("no teacher available for {}.vlm (backend not built yet?)", spec.pipeline()));
+  PreflightTeacher(spec, spec.pipeline());  // before any paid request; exits 2 on a wrong URL/key/model
   std::vector<StepPlan> plans = spec.pipeline() == kImageGrounding ? MakeGroundingSteps(spec, *teacher)
                                                                    : MakeRegionCaptionSteps(spec, *teacher);
   if (plans.empty()) throw SetupError("no steps to run (check workflow.steps)");

@@ -31,6 +31,10 @@ struct TeacherClientOptions {
   uint64_t jitter_seed = 0;          ///< 0 = random
 };
 
+/// The endpoint as an error message may name it: no user:password@, no
+/// query string (where keys sometimes are).
+std::string EndpointForMessage(const std::string& url);
+
 /// Starts the network thread. The client owns the backend.
 std::unique_ptr<Teacher> MakeTeacherClient(std::unique_ptr<Backend> backend,
                                            TeacherClientOptions options);
