@@ -27,7 +27,7 @@
 
 #include "boxes/box_format.h"
 #include "image/jpeg_codec.h"
-#include "image/pass_through.h"
+#include "image/png_chunks.h"
 #include "image/resample.h"
 #include "util/log.h"
 
@@ -556,43 +556,6 @@ RgbImage OrientForStorage(const RgbImage& upright, int orientation) {
   }
   return stored;
 }
-
-namespace {
-
-uint32_t PngCrc(const unsigned char* p, size_t n) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) {
-    crc ^= p[i];
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
-void PutBig32(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
-}
-
-/// PNG keeps EXIF in an eXIf chunk, which libvips reads but (8.14) writes
-/// only from an EXIF blob it was given, never from the orientation alone.
-/// Inserts a minimal big-endian TIFF holding just the Orientation tag after
-/// IHDR (which is always first, 8 + 25 bytes in).
-std::string WithPngOrientation(const std::string& png, int orientation) {
-  const unsigned char tiff[] = {'M', 'M', 0, 42, 0, 0, 0, 8,  // header, IFD0 at 8
-                                0, 1,                          // one entry
-                                0x01, 0x12, 0, 3, 0, 0, 0, 1,  // Orientation, SHORT, 1
-                                0, static_cast<unsigned char>(orientation), 0, 0,
-                                0, 0, 0, 0};                   // no next IFD
-  std::string chunk = "eXIf";
-  chunk.append(reinterpret_cast<const char*>(tiff), sizeof tiff);
-  std::string out = png.substr(0, 33);
-  PutBig32(&out, sizeof tiff);
-  out += chunk;
-  PutBig32(&out, PngCrc(reinterpret_cast<const unsigned char*>(chunk.data()), chunk.size()));
-  out.append(png, 33);
-  return out;
-}
-
-}  // namespace
 
 Result<std::string> EncodeImage(const RgbImage& image, const std::string& format, int quality,
                                 int exif_orientation) {

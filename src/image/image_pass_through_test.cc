@@ -1,7 +1,7 @@
 // Pass-through: which files are sent byte for byte and which are prepared,
 // on real files written by the encoders, plus golden PNG header cases.
 // CMYK and greyscale JPEGs (written with libjpeg) are in jpeg_codec_test.cc.
-#include "image/pass_through.h"
+#include "image/png_chunks.h"
 
 #include <gtest/gtest.h>
 
