@@ -68,7 +68,7 @@ class GroundingPassThroughTest : public ::testing::Test {
     EXPECT_EQ(a.requests.size(), 2u);
     *sent = a.requests;
     job.round = 1;
-    StepAction b = step->Continue(job, {CutReply("[" + e0 + ", " + e1 + R"(, {"label": "E)"),
+    StepAction b = step->Continue(job, {CutReply("[" + e0 + ", " + e1 + ","),
                                         Reply("[" + e2 + "]")});
     EXPECT_EQ(b.requests.size(), 1u);  // E1 asked again
     for (const TeacherRequest& r : b.requests) sent->push_back(r);

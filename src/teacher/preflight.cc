@@ -184,6 +184,11 @@ PreflightOutcome CheckGemini(const PreflightTarget& t) {
       names.push_back(name);
     }
   }
+  if (names.empty()) {
+    out.warning = fmt::format("preflight: {} answered HTTP {} for model \"{}\" and listed no models; "
+                              "not checked", EndpointForMessage(root), a.status, model);
+    return out;
+  }
   out.available = ClosestNames(model, names);
   out.error = fmt::format("Gemini at {} has no model \"{}\" ({}.model); available: {}",
                           EndpointForMessage(t.base_url), model, t.where, NamesText(out.available));

@@ -57,7 +57,8 @@ int DeadPort() {
 
 TEST(Preflight, ClosestNamesComeFirst) {
   EXPECT_EQ(ClosestNames("qwen2.5-vl-7b", {"llava-1.6", "Qwen2.5-VL-72B", "qwen2.5-vl-7b-awq", "qwen2.5-vl-7b-awq"}),
-            (std::vector<std::string>{"qwen2.5-vl-7b-awq", "Qwen2.5-VL-72B", "llava-1.6"}));
+            // Case-insensitive edit distance: 1, 4, then far; duplicates once.
+            (std::vector<std::string>{"Qwen2.5-VL-72B", "qwen2.5-vl-7b-awq", "llava-1.6"}));
 }
 
 TEST(Preflight, OpenAiKnownUnknownModel) {
