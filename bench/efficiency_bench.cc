@@ -3,7 +3,7 @@
 // through unchanged (image.pass_through) and a fake teacher in a forked child
 // process (so its CPU is not counted as the client's).
 //
-//   efficiency_bench [samples_cpu=2000] [samples_rate=1024] [reps=3]
+//   efficiency_bench [samples_cpu=2000] [samples_rate=1024] [reps=3] [tao_runner.py]
 //
 // 1) Image + body path alone, per sample (steps 0 and 1): prepare, base64,
 //    request body, with and without pass-through, and the body built with
@@ -245,7 +245,12 @@ int main(int argc, char** argv) {
   if (read(pipe_fd[0], ports, sizeof(ports)) != sizeof(ports)) return 1;
   InitImageLibrary(argv[0]);
   SetLogLevel(LogLevel::kError);
-  const std::string script = (fs::path(__FILE__).parent_path() / "tao_runner.py").string();
+#ifdef GROUNDCAP_SOURCE_DIR
+  const std::string script = argc > 4 ? argv[4] : std::string(GROUNDCAP_SOURCE_DIR) + "/bench/tao_runner.py";
+#else
+  const std::string script = argc > 4 ? argv[4] : "bench/tao_runner.py";
+#endif
+  setvbuf(stdout, nullptr, _IOLBF, 0);
   const fs::path root = fs::temp_directory_path() / ("groundcap_effic_" + std::to_string(getpid()));
 
   Dataset cpu_set = MakeDataset(root / "cpu", n_cpu);
