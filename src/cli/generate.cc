@@ -159,7 +159,6 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   std::unique_ptr<Teacher> teacher = MakeTeacher(spec, spec.pipeline());
   if (!teacher)
     throw SetupError(fmt::format("no teacher available for {}.vlm (backend not built yet?)", spec.pipeline()));
-  PreflightTeacher(spec, spec.pipeline());  // before any paid request; exits 2 on a wrong URL/key/model
   std::vector<StepPlan> plans = spec.pipeline() == kImageGrounding ? MakeGroundingSteps(spec, *teacher)
                                                                    : MakeRegionCaptionSteps(spec, *teacher);
   if (plans.empty()) throw SetupError("no steps to run (check workflow.steps)");
@@ -170,6 +169,7 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
   if (ec) throw SetupError(fmt::format("cannot create results_dir {}: {}", results_dir, ec.message()));
   // Before anything in results_dir is touched: one writer per run directory.
   const RunLock lock = RunLock::Acquire(results_dir);
+  PreflightTeacher(spec, spec.pipeline());  // before any paid request; exits 2 on a wrong URL/key/model
   WriteOrThrow(results_dir + "/spec.yaml", spec.ResolvedYaml(true));
   std::filesystem::remove(results_dir + "/rejects.jsonl", ec);
 

@@ -397,6 +397,7 @@ bool SendableAsIs(VImage& header, const ImageInfo& info, const std::string& byte
     return false;
   }
   if (vips_image_get_n_pages(header.get_image()) != 1) return false;
+  if (!EncodedLooksComplete(bytes, info.format)) return false;  // let the decoder name it
   if (info.format == "png") return PngIsPlain8Bit(bytes);
   return info.format == "jpeg" || info.format == "webp";
 }

@@ -134,6 +134,16 @@ TEST_F(PassThroughTest, AlphaPngIsFlattenedNotPassed) {
   EXPECT_FALSE(PngIsPlain8Bit(with_trns));
 }
 
+TEST_F(PassThroughTest, OnlyCompleteFilesLookComplete) {
+  for (const char* format : {"jpeg", "png", "webp"}) {
+    const std::string bytes = Encoded(64, 48, format);
+    EXPECT_TRUE(EncodedLooksComplete(bytes, format)) << format;
+    EXPECT_FALSE(EncodedLooksComplete(bytes.substr(0, bytes.size() - 5), format)) << format;
+    EXPECT_FALSE(EncodedLooksComplete(bytes.substr(0, bytes.size() / 2), format)) << format;
+  }
+  EXPECT_TRUE(EncodedLooksComplete(Encoded(64, 48, "jpeg") + std::string(3, '\0'), "jpeg"));
+}
+
 TEST(PngIsPlain8Bit, GoldenHeaders) {
   // Signature, IHDR (13 bytes: w, h, depth, colour, compression, filter,
   // interlace), CRC (not checked here), then an IDAT header.

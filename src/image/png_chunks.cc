@@ -64,4 +64,23 @@ bool PngIsPlain8Bit(const std::string& bytes) {
   return false;  // no image data: leave it to the decoder to say what is wrong
 }
 
+bool EncodedLooksComplete(const std::string& bytes, const std::string& format) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  size_t n = bytes.size();
+  if (format == "jpeg") {
+    while (n > 2 && p[n - 1] == 0) --n;  // some writers pad after EOI
+    return n >= 4 && p[n - 2] == 0xFF && p[n - 1] == 0xD9;
+  }
+  if (format == "png") {
+    static const unsigned char kIend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    return n >= 8 + 12 && std::memcmp(p + n - 12, kIend, 12) == 0;
+  }
+  if (format == "webp") {
+    if (n < 12) return false;
+    const uint64_t riff = uint64_t{p[4]} | (uint64_t{p[5]} << 8) | (uint64_t{p[6]} << 16) | (uint64_t{p[7]} << 24);
+    return riff + 8 == n || riff + 9 == n;  // an odd payload may carry one pad byte
+  }
+  return false;
+}
+
 }  // namespace groundcap

@@ -15,6 +15,13 @@ namespace groundcap {
 /// prepared as usual).
 bool PngIsPlain8Bit(const std::string& bytes);
 
+/// Whether an encoded file of `format` ("jpeg", "png", "webp") ends where
+/// its structure says: JPEG with the EOI marker (FF D9, trailing zero
+/// padding allowed), PNG with the IEND chunk, WebP with as many bytes as
+/// its RIFF header declares. A truncated file must not pass through: its
+/// header alone looks fine.
+bool EncodedLooksComplete(const std::string& bytes, const std::string& format);
+
 /// `png` (as libvips writes it: IHDR first) with an eXIf chunk holding only
 /// the EXIF Orientation tag inserted after IHDR: libvips 8.14 writes eXIf
 /// only from an EXIF blob, never from the orientation alone.
