@@ -100,7 +100,9 @@ int CmdDemo(const DemoOptions& options) {
   sim.imitate = options.imitate;
   sim.seed = static_cast<uint64_t>(options.seed);
   sim.noise = options.noise;
-  SimServer server(MakeSimResponder(sim));
+  FaultConfig listing;  // the sim lists the demo's model, so generate's preflight checks it
+  listing.models = {TeacherFor(options.imitate).model};
+  SimServer server(MakeSimResponder(sim), listing);
   server.Start("127.0.0.1", 0);
   std::printf("[2/5] simulated teacher listening on 127.0.0.1:%d\n", server.port());
 

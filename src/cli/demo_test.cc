@@ -139,7 +139,9 @@ TEST_P(DemoVerifyTest, VerificationKeepsRightBoxesAndDropsWrongOnes) {
   // sends nothing.
   const std::string spec = (out / "grounding_spec.yaml").string();
   ::testing::internal::CaptureStderr();
-  const int again = CmdGenerate(spec, {"image_grounding.verify.enabled=true", "image_grounding.verify.logprobs=true"});
+  // (No preflight: it would find the teacher gone and exit 2 at once.)
+  const int again = CmdGenerate(spec, {"image_grounding.verify.enabled=true", "image_grounding.verify.logprobs=true",
+                                       "image_grounding.vlm.preflight=false"});
   ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(again, rc);
   summary = ReadJson(out / "grounding" / "run_summary.json");

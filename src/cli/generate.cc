@@ -16,6 +16,7 @@
 #include "grounding/grounding_steps.h"
 #include "region_caption/region_caption.h"
 #include "spec/spec.h"
+#include "teacher/preflight.h"
 #include "teacher/teacher_config.h"
 #include "teacher/teacher_launch.h"
 #include "util/error.h"
@@ -59,6 +60,9 @@ nlohmann::json Summary(const std::vector<StepStats>& steps, const TeacherStats& 
                   {"tokens_in", t.usage.input_tokens},
                   {"tokens_out", t.usage.output_tokens},
                   {"tokens_thinking", t.usage.thinking_tokens}};
+  // Thinking is billed as output (Gemini thoughtsTokenCount, OpenAI
+  // reasoning_tokens): what a price per output token applies to.
+  j["teacher"]["tokens_out_billed"] = t.usage.output_tokens + t.usage.thinking_tokens;
   j["elapsed_s"] = elapsed_s;
   j["samples_per_s"] = elapsed_s > 0 ? static_cast<double>(processed) / elapsed_s : 0.0;
   return j;
@@ -188,6 +192,8 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
 
   InstallSignalHandlers();
   launched.Start(results_dir, [] { return StopSignalCount().load() > 0; });
+  // Every endpoint, launched ones included, before any paid request: exit 2 on a wrong URL/key/model.
+  PreflightTeacher(spec, spec.pipeline(), launched.Urls());
   RunOptions options = RunOptionsFromSpec(spec);
   options.admission = cost.gate();
   if (shard) {

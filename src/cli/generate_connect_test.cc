@@ -80,7 +80,10 @@ class GenerateConnectTest : public ::testing::Test {
                   (dir_ / "input.jsonl").string() + "\n    image_root: " + (dir_ / "images").string() +
                   "\n  workflow:\n    max_workers: 2\n  vlm:\n    backend: openai\n    openai:\n"
                   "      base_url: http://127.0.0.1:1/v1\n      model_name: m\n      api_key: " +
-                  kSecret + "\n    retry:\n      max_attempts: 2\n      initial_backoff_s: 0.01\n");
+                  kSecret +
+                  // The connection-failure stop is what is tested here, so the
+                  // preflight (which would exit 2 at once) is off.
+                  "\n    preflight: false\n    retry:\n      max_attempts: 2\n      initial_backoff_s: 0.01\n");
   }
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(dir_);

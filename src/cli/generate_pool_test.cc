@@ -99,11 +99,11 @@ class GeneratePoolTest : public ::testing::Test {
     for (const std::string& u : urls) s += "        - {url: " + u + ", max_in_flight: 2}\n";
     return s;
   }
-  int Run() {
+  int Run(const std::vector<std::string>& overrides = {}) {
     ::testing::internal::CaptureStderr();
     int rc = -1;
     try {
-      rc = CmdGenerate((dir_ / "spec.yaml").string(), {});
+      rc = CmdGenerate((dir_ / "spec.yaml").string(), overrides);
     } catch (...) {
       stderr_ += ::testing::internal::GetCapturedStderr();
       throw;
@@ -184,7 +184,9 @@ TEST_F(GeneratePoolTest, AllEndpointsDownStopsWithExit3AndARerunFinishes) {
   const std::string d1 = "http://127.0.0.1:" + std::to_string(DeadPort()) + "/v1";
   const std::string d2 = "http://127.0.0.1:" + std::to_string(DeadPort()) + "/v1";
   WriteSpec(UrlList({d1, d2}), "    stop_after_connection_failures: 3\n");
-  EXPECT_EQ(Run(), kExitStopped);
+  // At start, preflight refuses a pool with no endpoint answering (exit 2,
+  // PreflightChecksEveryEndpoint); this is the run losing them all later.
+  EXPECT_EQ(Run({"image_grounding.vlm.preflight=false"}), kExitStopped);
   const std::string reason = Summary().value("stop_reason", "");
   EXPECT_NE(reason.find("cannot reach any teacher endpoint"), std::string::npos) << reason;
   EXPECT_NE(reason.find(d1), std::string::npos) << reason;
@@ -238,6 +240,41 @@ TEST_F(GeneratePoolTest, LaunchedServerThatExitsAtStartIsExit2WithItsLogTail) {
   EXPECT_NE(out.find("exited with status 7"), std::string::npos) << out;
   EXPECT_NE(out.find("model-load-failed-on-port-"), std::string::npos) << out;
   EXPECT_NE(out.find("teacher-0.log"), std::string::npos) << out;
+}
+
+TEST_F(GeneratePoolTest, PreflightChecksEveryEndpoint) {
+  FaultConfig serving_m;
+  serving_m.models = {"m"};
+  FaultConfig serving_other;
+  serving_other.models = {"other-model"};
+  SimServer good(NoExpressions, serving_m), wrong(NoExpressions, serving_other);
+  good.Start();
+  wrong.Start();
+  const std::string dead = "http://127.0.0.1:" + std::to_string(DeadPort()) + "/v1";
+
+  // One endpoint down at the start: a warning, the pool runs on the other.
+  WriteSpec(UrlList({dead, good.OpenAiBaseUrl()}));
+  EXPECT_EQ(Run(), kExitOk) << stderr_;
+  ExpectAllOk();
+  EXPECT_NE(stderr_.find("the pool starts without it"), std::string::npos) << stderr_;
+
+  // Every endpoint down: exit 2 before anything is sent.
+  fs::remove_all(dir_ / "results");
+  WriteSpec(UrlList({dead, dead}));
+  EXPECT_THROW(Run(), SetupError);
+
+  // One endpoint serving another model: exit 2 naming what it serves, and no
+  // generation request reached the good endpoint.
+  fs::remove_all(dir_ / "results");
+  const int64_t before = good.requests();
+  WriteSpec(UrlList({good.OpenAiBaseUrl(), wrong.OpenAiBaseUrl()}));
+  try {
+    Run();
+    ADD_FAILURE() << "preflight accepted an endpoint without the model";
+  } catch (const SetupError& e) {
+    EXPECT_NE(std::string(e.what()).find("other-model"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(good.requests(), before);
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ class GenerateSetupTest : public ::testing::Test {
     std::string yaml = "results_dir: " + results_.string() +
                        "\nautolabel_type: image_grounding\nimage_grounding:\n  data:\n    input_jsonl: " +
                        input +
-                       "\n  vlm:\n    backend: openai\n    openai:\n      base_url: http://127.0.0.1:9/v1\n"
+                       "\n  vlm:\n    backend: openai\n    preflight: false\n    openai:\n      base_url: http://127.0.0.1:9/v1\n"
                        "      model_name: qwen2.5-vl-7b-instruct\n      api_key: test-key\n";
     fs::path p = dir_ / "spec.yaml";
     WriteFile(p, yaml);

@@ -339,7 +339,7 @@ class PhraseGroundingStep : public StepLogic {
     if (!image) return StepAction::Fail(image.error());
     state->upright = image->original.upright;
     state->sent = image->sent;
-    state->image = ImagePart{image->mime, Base64Encode(image->bytes)};
+    state->image = ImagePart::Shared(image->mime, Base64Encode(image->bytes));
     state->per_expr.resize(exprs.size());
     job.state = state;
     return Ask(job, *state, groundable, c_.expressions_per_request);

@@ -75,7 +75,7 @@ TEST_F(GroundingVerifyTest, SendsBatchedCropsAndMarksEveryInstance) {
   EXPECT_NE(a.requests[1].prompt.find("Crop 1: box 206,200,1000,1000 | a dog\n"), std::string::npos)
       << a.requests[1].prompt;
   // Small crops are sent upscaled to at least min_crop_pixels.
-  Result<std::string> bytes = Base64Decode(a.requests[0].images[0].base64);
+  Result<std::string> bytes = Base64Decode(a.requests[0].images[0].Base64());
   ASSERT_TRUE(bytes);
   Result<RgbImage> crop = DecodeImage(*bytes);
   ASSERT_TRUE(crop);

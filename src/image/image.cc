@@ -27,6 +27,7 @@
 
 #include "boxes/box_format.h"
 #include "image/jpeg_codec.h"
+#include "image/png_chunks.h"
 #include "image/resample.h"
 #include "util/log.h"
 
@@ -129,7 +130,8 @@ std::string SniffFormat(const unsigned char* p, size_t n) {
   return "";
 }
 
-/// Where pixels come from: a file path, or bytes in memory.
+/// Where pixels come from: a file path, or bytes in memory (read from
+/// `path` when both are set: the path then only names the file in errors).
 struct Source {
   const std::string* path = nullptr;
   const std::string* bytes = nullptr;
@@ -141,7 +143,7 @@ struct Source {
 Result<std::string> Sniff(const Source& src) {
   unsigned char head[16];
   size_t n = 0;
-  if (src.path) {
+  if (!src.bytes) {
     auto opened = OpenImageFile(*src.path);
     if (!opened) return tl::unexpected(opened.error());
     const int fd = *opened;
@@ -175,7 +177,7 @@ Result<VImage> OpenHeader(const Source& src, const ImageLimits& limits, ImageInf
   if (!format) return tl::unexpected(format.error());
   VImage image;
   try {
-    if (src.path) {
+    if (!src.bytes) {
       image = VImage::new_from_file(src.path->c_str(), LoadOptions());
     } else {
       image = VImage::new_from_buffer(src.bytes->data(), src.bytes->size(), "", LoadOptions());
@@ -308,14 +310,19 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 /// libjpeg-turbo: DCT-scaled decode (JpegShrinkFactor), lanczos3 on the
 /// stored grid, then EXIF rotation of the small result. nullopt for CMYK
 /// files, which the libvips path converts.
-Result<std::optional<RgbImage>> ShrinkJpeg(const std::string& path, const ImageInfo& info,
-                                           Size target, const ImageLimits& limits) {
-  auto bytes = ReadWholeFile(path);
-  if (!bytes) return tl::unexpected(bytes.error());
+Result<std::optional<RgbImage>> ShrinkJpeg(const std::string& path, const std::string* read,
+                                           const ImageInfo& info, Size target,
+                                           const ImageLimits& limits) {
+  Result<std::string> owned;
+  if (!read) {
+    owned = ReadWholeFile(path);
+    if (!owned) return tl::unexpected(owned.error());
+    read = &*owned;
+  }
   Size target_stored = info.orientation >= 5 ? Size{target.height, target.width} : target;
   const int shrink = JpegShrinkFactor(info.stored, target_stored);
   bool cmyk = false;
-  auto decoded = DecodeJpeg(*bytes, shrink, path, limits.max_pixels, &cmyk);
+  auto decoded = DecodeJpeg(*read, shrink, path, limits.max_pixels, &cmyk);
   if (!decoded) {
     if (cmyk) return std::optional<RgbImage>();
     return tl::unexpected(decoded.error());
@@ -377,6 +384,24 @@ Result<std::string> EncodePrepared(const RgbImage& image, const PrepareOptions& 
   }
 }
 
+/// Whether the file can go to the teacher byte for byte (PrepareOptions::
+/// pass_through): upright as stored (no EXIF rotation), 8-bit sRGB or grey
+/// without alpha (no CMYK, 16-bit, palette or transparency to convert or
+/// flatten onto white) and a single frame. The size check is the caller's.
+bool SendableAsIs(VImage& header, const ImageInfo& info, const std::string& bytes) {
+  if (info.orientation != 1 || info.stored != info.upright) return false;
+  if (header.format() != VIPS_FORMAT_UCHAR || header.has_alpha()) return false;
+  const VipsInterpretation interpretation = header.interpretation();
+  if (!(header.bands() == 3 && interpretation == VIPS_INTERPRETATION_sRGB) &&
+      !(header.bands() == 1 && interpretation == VIPS_INTERPRETATION_B_W)) {
+    return false;
+  }
+  if (vips_image_get_n_pages(header.get_image()) != 1) return false;
+  if (!EncodedLooksComplete(bytes, info.format)) return false;  // let the decoder name it
+  if (info.format == "png") return PngIsPlain8Bit(bytes);
+  return info.format == "jpeg" || info.format == "webp";
+}
+
 }  // namespace
 
 void InitImageLibrary(const char* argv0) { std::call_once(g_init_once, DoInit, argv0); }
@@ -436,13 +461,27 @@ Result<PreparedImage> PrepareForTeacher(const std::string& path, const PrepareOp
                                         const ImageLimits& limits) {
   if (auto ok = CheckEncoding(options); !ok) return tl::unexpected(ok.error());
   PreparedImage out;
-  auto header = OpenHeader(Source{&path, nullptr}, limits, &out.original);
+  // With pass-through the file is read once: its header is opened from the
+  // bytes, which are then sent as they are or decoded from memory.
+  Result<std::string> file;
+  if (options.pass_through) {
+    file = ReadWholeFile(path);
+    if (!file) return tl::unexpected(file.error());
+  }
+  const std::string* read = options.pass_through ? &*file : nullptr;
+  auto header = OpenHeader(Source{&path, read}, limits, &out.original);
   if (!header) return tl::unexpected(header.error());
   Size target = PreparedSize(out.original.upright, options);
   out.sent = target;
+  if (read && target == out.original.upright && SendableAsIs(*header, out.original, *read)) {
+    out.mime = "image/" + out.original.format;
+    out.bytes = std::move(*file);
+    out.passed_through = true;
+    return out;
+  }
   out.mime = MimeOf(options.encoding);
   if (out.original.format == "jpeg") {
-    auto pixels = ShrinkJpeg(path, out.original, target, limits);
+    auto pixels = ShrinkJpeg(path, read, out.original, target, limits);
     if (!pixels) return tl::unexpected(pixels.error());
     if (*pixels) {
       auto bytes = EncodePrepared(**pixels, options);
@@ -518,43 +557,6 @@ RgbImage OrientForStorage(const RgbImage& upright, int orientation) {
   }
   return stored;
 }
-
-namespace {
-
-uint32_t PngCrc(const unsigned char* p, size_t n) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) {
-    crc ^= p[i];
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
-void PutBig32(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
-}
-
-/// PNG keeps EXIF in an eXIf chunk, which libvips reads but (8.14) writes
-/// only from an EXIF blob it was given, never from the orientation alone.
-/// Inserts a minimal big-endian TIFF holding just the Orientation tag after
-/// IHDR (which is always first, 8 + 25 bytes in).
-std::string WithPngOrientation(const std::string& png, int orientation) {
-  const unsigned char tiff[] = {'M', 'M', 0, 42, 0, 0, 0, 8,  // header, IFD0 at 8
-                                0, 1,                          // one entry
-                                0x01, 0x12, 0, 3, 0, 0, 0, 1,  // Orientation, SHORT, 1
-                                0, static_cast<unsigned char>(orientation), 0, 0,
-                                0, 0, 0, 0};                   // no next IFD
-  std::string chunk = "eXIf";
-  chunk.append(reinterpret_cast<const char*>(tiff), sizeof tiff);
-  std::string out = png.substr(0, 33);
-  PutBig32(&out, sizeof tiff);
-  out += chunk;
-  PutBig32(&out, PngCrc(reinterpret_cast<const unsigned char*>(chunk.data()), chunk.size()));
-  out.append(png, 33);
-  return out;
-}
-
-}  // namespace
 
 Result<std::string> EncodeImage(const RgbImage& image, const std::string& format, int quality,
                                 int exif_orientation) {

@@ -66,14 +66,21 @@ struct PrepareOptions {
   bool allow_upscale = false;     ///< pixel budget only
   std::string encoding = "jpeg";  ///< "jpeg" or "png"
   int jpeg_quality = 90;
+  /// Send the file's own bytes when nothing would change them: JPEG, PNG
+  /// or WebP already at the target size, upright (EXIF orientation absent
+  /// or 1), 8-bit sRGB or grey, no alpha, palette or CMYK, one frame. The
+  /// size comes from the header; no pixel is decoded. Boxes are the same
+  /// either way: the sent size is the original's.
+  bool pass_through = true;
 };
 
 /// The image as sent, with what is needed to map boxes back.
 struct PreparedImage {
   ImageInfo original;   ///< of the source file
   Size sent;            ///< size of the encoded image sent to the teacher
-  std::string mime;     ///< "image/jpeg" / "image/png"
+  std::string mime;     ///< "image/jpeg" / "image/png" / "image/webp" (passed through)
   std::string bytes;    ///< encoded image
+  bool passed_through = false;  ///< bytes are the source file's, unchanged
 };
 
 /// Load + orient + resize + encode in one pass, using shrink-on-load.

@@ -5,7 +5,7 @@ namespace groundcap {
 
 std::vector<SpecField> ImagePrepSpecFields() {
   std::vector<SpecField> fields;
-  fields.reserve(8);  // `add` returns a pointer into the vector
+  fields.reserve(12);  // `add` returns a pointer into the vector
   auto add = [&fields](std::string key, FieldType type, std::string def, std::string help) {
     fields.push_back(MakeField(std::move(key), type, std::move(def), std::move(help)));
     return &fields.back();
@@ -26,6 +26,10 @@ std::vector<SpecField> ImagePrepSpecFields() {
   f = add("image.jpeg_quality", FieldType::kInt, "90", "JPEG quality of the image sent (1-100)");
   f->min = 1;
   f->max = 100;
+  add("image.pass_through", FieldType::kBool, "true",
+      "Send a JPEG/PNG/WebP file's own bytes when preparing would not change it (already at "
+      "the target size, upright, 8-bit RGB or grey, no alpha/palette/CMYK); false = always "
+      "decode and re-encode");
   f = add("image.max_source_pixels", FieldType::kInt, "178956970",
           "Refuse source images with more pixels than this (decompression-bomb guard)");
   f->min = 1;
@@ -44,6 +48,7 @@ PrepareOptions PrepareOptionsFromSpec(const Spec& spec, const std::string& pipel
   o.allow_upscale = spec.Bool(p + "allow_upscale");
   o.encoding = spec.Str(p + "encoding");
   o.jpeg_quality = static_cast<int>(spec.Int(p + "jpeg_quality"));
+  o.pass_through = spec.Bool(p + "pass_through");
   return o;
 }
 

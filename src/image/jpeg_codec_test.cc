@@ -156,6 +156,27 @@ TEST(JpegCodecTest, PrepareFallsBackToLibvipsForCmyk) {
   EXPECT_EQ(sent->width, 100);
 }
 
+TEST(JpegCodecTest, CmykIsConvertedNotPassedThroughAndGreyPasses) {
+  const std::string stem = ::testing::TempDir() + "groundcap_pass_" + std::to_string(::getpid());
+  const std::string cmyk = EncodeRaw(64, 48, 4, JCS_CMYK), grey = EncodeRaw(64, 48, 1, JCS_GRAYSCALE);
+  std::ofstream(stem + "_cmyk.jpg", std::ios::binary) << cmyk;
+  std::ofstream(stem + "_grey.jpg", std::ios::binary) << grey;
+  PrepareOptions o;  // 64x48 fits the default budget: only the colours decide
+  ASSERT_TRUE(o.pass_through);
+  auto c = PrepareForTeacher(stem + "_cmyk.jpg", o);
+  auto g = PrepareForTeacher(stem + "_grey.jpg", o);
+  std::remove((stem + "_cmyk.jpg").c_str());
+  std::remove((stem + "_grey.jpg").c_str());
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->passed_through);
+  EXPECT_NE(c->bytes, cmyk);
+  EXPECT_TRUE(DecodeJpeg(c->bytes, 1, "sent", kLimit));  // RGB now: our decoder reads it
+  EXPECT_EQ(c->sent, (Size{64, 48}));
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_TRUE(g->passed_through);
+  EXPECT_EQ(g->bytes, grey);
+}
+
 TEST(JpegCodecTest, EncodeRefusesAnInconsistentBuffer) {
   RgbImage img = Scene(10, 10);
   img.pixels.pop_back();

@@ -66,7 +66,7 @@ struct SampleState {
   int reasks = 0;
 };
 
-ImagePart ToPart(const PreparedImage& p) { return ImagePart{p.mime, Base64Encode(p.bytes)}; }
+ImagePart ToPart(const PreparedImage& p) { return ImagePart::Shared(p.mime, Base64Encode(p.bytes)); }
 
 nlohmann::ordered_json RegionBoxList(const std::vector<RegionBox>& boxes) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();

@@ -186,7 +186,15 @@ FaultConfig FaultConfig::Parse(const std::string& text) {
       else if (key == "latency_jitter_ms") f.latency_jitter_ms = std::stod(value);
       else if (key == "slow_ms") f.slow_ms = std::stod(value);
       else if (key == "seed") f.seed = std::stoull(value);
-      else if (key == "kinds") {
+      else if (key == "listing") f.listing = value != "0" && value != "false";
+      else if (key == "require_api_key") f.require_api_key = value;
+      else if (key == "models") {
+        std::stringstream ms(value);
+        std::string name;
+        while (std::getline(ms, name, '|')) {
+          if (!name.empty()) f.models.push_back(name);
+        }
+      } else if (key == "kinds") {
         std::stringstream ks(value);
         std::string kind;
         while (std::getline(ks, kind, '|')) {
@@ -218,12 +226,75 @@ struct SimServer::Impl {
   int port = 0;
   int listen_fd = -1;
   std::atomic<int64_t> requests{0};
+  std::atomic<int64_t> listings{0};
   mutable std::mutex mu;  // guards recent and rng
   std::deque<nlohmann::json> recent;
   std::mt19937_64 rng;
 
   void Handle(const std::string& api, const httplib::Request& http, httplib::Response& res);
+  /// GET /v1/models (OpenAI) and GET /<version>/models[/<name>] (Gemini).
+  void HandleListing(const std::string& api, const std::string& name, const httplib::Request& http,
+                     httplib::Response& res);
 };
+
+void SimServer::Impl::HandleListing(const std::string& api, const std::string& name,
+                                    const httplib::Request& http, httplib::Response& res) {
+  ++listings;  // not in `requests`: quota_after and request counts are about generation
+  const bool gemini = api == "gemini";
+  auto answer = [&](int status, const std::string& body) {
+    res.status = status;
+    res.set_content(body, kJsonType);
+  };
+  std::string key;
+  if (gemini) {
+    key = http.get_header_value("x-goog-api-key");
+    if (key.empty()) key = http.get_param_value("key");
+  } else {
+    std::string auth = http.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0) key = auth.substr(7);
+  }
+  if (!faults.require_api_key.empty() && key != faults.require_api_key) {
+    if (gemini) {
+      answer(400, GoogleError(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
+                              {{{"@type", "type.googleapis.com/google.rpc.ErrorInfo"},
+                                {"reason", "API_KEY_INVALID"}, {"domain", "googleapis.com"}}}));
+    } else {
+      answer(401, OpenAiError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
+    }
+    return;
+  }
+  if (!faults.listing || (!gemini && faults.models.empty())) {
+    answer(404, R"({"detail":"Not Found"})");
+    return;
+  }
+  const auto gemini_model = [](const std::string& m) {
+    return nlohmann::json{{"name", "models/" + m},
+                          {"displayName", m},
+                          {"supportedGenerationMethods", {"generateContent", "countTokens"}}};
+  };
+  if (!gemini) {
+    nlohmann::json data = nlohmann::json::array();
+    for (const std::string& m : faults.models)
+      data.push_back({{"id", m}, {"object", "model"}, {"owned_by", "groundcap-sim"}});
+    answer(200, nlohmann::json{{"object", "list"}, {"data", data}}.dump());
+    return;
+  }
+  if (name.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const std::string& m : faults.models) list.push_back(gemini_model(m));
+    answer(200, nlohmann::json{{"models", list}}.dump());
+    return;
+  }
+  const bool served = faults.models.empty() ||
+                      std::find(faults.models.begin(), faults.models.end(), name) != faults.models.end();
+  if (!served) {
+    answer(404, GoogleError(404, "NOT_FOUND",
+                            "models/" + name + " is not found for API version v1beta, or is not "
+                            "supported for generateContent."));
+    return;
+  }
+  answer(200, gemini_model(name).dump());
+}
 
 void SimServer::Impl::Handle(const std::string& api, const httplib::Request& http,
                              httplib::Response& res) {
@@ -419,8 +490,14 @@ int SimServer::Start(const std::string& host, int port) {
   // Readiness checks, as vLLM and llama.cpp's server answer them (a run
   // that launches `serve-sim` waits for /health).
   s.Get("/health", [](const httplib::Request&, httplib::Response& r) { r.set_content("{}", "application/json"); });
-  s.Get("/v1/models", [](const httplib::Request&, httplib::Response& r) {
-    r.set_content(R"({"object":"list","data":[{"id":"sim","object":"model"}]})", "application/json");
+  s.Get("/v1/models", [impl](const httplib::Request& q, httplib::Response& r) {
+    impl->HandleListing("openai", "", q, r);
+  });
+  s.Get(R"(/(v1beta|v1alpha)/models)", [impl](const httplib::Request& q, httplib::Response& r) {
+    impl->HandleListing("gemini", "", q, r);
+  });
+  s.Get(R"(/(v1beta|v1alpha)/models/([^/:]+))", [impl](const httplib::Request& q, httplib::Response& r) {
+    impl->HandleListing("gemini", q.matches[2].str(), q, r);
   });
   impl->host = host;
   impl->port = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);
@@ -453,6 +530,7 @@ std::string SimServer::GeminiBaseUrl() const {
   return "http://" + impl_->host + ":" + std::to_string(impl_->port);
 }
 int64_t SimServer::requests() const { return impl_->requests.load(); }
+int64_t SimServer::listings() const { return impl_->listings.load(); }
 std::vector<nlohmann::json> SimServer::RecentBodies() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return {impl_->recent.begin(), impl_->recent.end()};

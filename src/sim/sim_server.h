@@ -60,9 +60,16 @@ struct FaultConfig {
   uint64_t seed = 1;
   double slow_ms = 300;             ///< "slow": the body trickles out over this long
   std::string require_api_key;      ///< non-empty: other keys get the API's auth error
+  /// Model names served (the listings GET /v1/models and GET
+  /// /v1beta/models[/name]; other names get 404). Empty = any name is
+  /// served: Gemini's GET models/{name} answers for every name and the
+  /// OpenAI listing is absent (404), like a proxy that does not list.
+  std::vector<std::string> models;
+  bool listing = true;              ///< false: both listings answer 404 (a server without them)
   /// Parses "rate=0.2,kinds=429|500|drop,quota_after=100,latency_ms=200"
-  /// (also latency_jitter_ms, retry_after_s, seed, slow_ms). Throws
-  /// SetupError on an unknown key or fault kind.
+  /// (also latency_jitter_ms, retry_after_s, seed, slow_ms, models=a|b,
+  /// listing=0, require_api_key=K). Throws SetupError on an unknown key or
+  /// fault kind.
   static FaultConfig Parse(const std::string& text);
 };
 
@@ -81,6 +88,8 @@ class SimServer {
   std::string GeminiBaseUrl() const;
   /// Requests received (faulted ones included) and the last request bodies.
   int64_t requests() const;
+  /// Model-listing GETs received (preflight checks; not in requests()).
+  int64_t listings() const;
   std::vector<nlohmann::json> RecentBodies() const;
 
  private:

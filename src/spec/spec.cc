@@ -13,6 +13,7 @@
 
 #include "spec/spec_limits.h"
 #include "util/error.h"
+#include "util/text_util.h"
 #include "util/file_read.h"
 #include "util/jsonl.h"
 
@@ -74,18 +75,6 @@ const Schema& GetSchema() {
     return s;
   }();
   return schema;
-}
-
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 std::string Closest(const std::string& key) {

@@ -1,7 +1,10 @@
 #include "teacher/backend.h"
 
+#include <random>
 #include <string>
 #include <utility>
+
+#include <fmt/core.h>
 
 #include "util/jsonl.h"
 #include "util/text_util.h"
@@ -51,6 +54,37 @@ HttpPost JsonPost(std::string url, const std::string& auth_header, const nlohman
   post.headers = {"Content-Type: application/json", "Accept: application/json", "Expect:"};
   if (!auth_header.empty()) post.headers.push_back(auth_header);
   post.body = DumpJsonLine(body);
+  return post;
+}
+
+std::string ImagePlaceholder(size_t index) {
+  static const std::string nonce = [] {
+    std::random_device rd;
+    return fmt::format("{:08x}{:08x}", rd(), rd());
+  }();
+  return fmt::format("gc-image-{}-{}", nonce, index);
+}
+
+HttpPost JsonPostWithImages(std::string url, const std::string& auth_header,
+                            const nlohmann::json& body, const std::vector<ImagePart>& images) {
+  HttpPost post = JsonPost(std::move(url), auth_header, body);
+  if (images.empty()) return post;
+  const std::string& dumped = post.body;
+  size_t total = dumped.size();
+  for (const ImagePart& image : images) total += image.Base64().size();
+  std::string spliced;
+  spliced.reserve(total);
+  size_t from = 0;
+  for (size_t i = 0; i < images.size(); ++i) {
+    const std::string placeholder = ImagePlaceholder(i);
+    const size_t at = dumped.find(placeholder, from);
+    if (at == std::string::npos) continue;  // the builder sent no such image
+    spliced.append(dumped, from, at - from);
+    spliced.append(images[i].Base64());
+    from = at + placeholder.size();
+  }
+  spliced.append(dumped, from, std::string::npos);
+  post.body = std::move(spliced);
   return post;
 }
 

@@ -54,6 +54,17 @@ class Backend {
 /// large bodies, `auth_header` only when non-empty (the key never goes in
 /// the URL or body). The body tolerates invalid UTF-8 in prompts.
 HttpPost JsonPost(std::string url, const std::string& auth_header, const nlohmann::json& body);
+/// A JSON string value that stands for image `index` of a request in a body
+/// built by JsonPostWithImages: unique to this process (it holds a random
+/// nonce), plain ASCII, so dump() copies it unchanged.
+std::string ImagePlaceholder(size_t index);
+/// JsonPost for a body whose image data are ImagePlaceholder(i) strings (the
+/// first occurrence of each, in order): the body is dumped without the
+/// images, then each base64 string is copied once into its place. Base64
+/// needs no JSON escaping, so this skips dump()'s escaping pass over
+/// megabytes and the extra copy the JSON value would hold.
+HttpPost JsonPostWithImages(std::string url, const std::string& auth_header,
+                            const nlohmann::json& body, const std::vector<ImagePart>& images);
 /// `url` without trailing slashes (base URLs are joined with a path).
 std::string TrimTrailingSlashes(std::string url);
 /// obj[key] as an integer; 0 when obj is not an object or the field is

@@ -19,9 +19,10 @@ class GeminiBackend : public Backend {
   explicit GeminiBackend(GeminiOptions options) : options_(std::move(options)) {}
   std::string Name() const override { return "gemini"; }
   HttpPost Build(const TeacherRequest& request) const override {
-    return JsonPost(GeminiUrl(options_),
-                    options_.api_key.empty() ? "" : "x-goog-api-key: " + options_.api_key,
-                    BuildGeminiBody(options_, request));
+    return JsonPostWithImages(GeminiUrl(options_),
+                              options_.api_key.empty() ? "" : "x-goog-api-key: " + options_.api_key,
+                              BuildGeminiBody(options_, request, /*placeholders=*/true),
+                              request.images);
   }
   TeacherReply ParseOk(std::string_view body) const override { return ParseGeminiReply(body); }
   std::string ModelName() const override { return options_.model; }
@@ -33,6 +34,8 @@ class GeminiBackend : public Backend {
                         {"media_resolution", options_.media_resolution},
                         {"thinking_budget", options_.thinking_budget},
                         {"structured_output", options_.structured_output}};
+    // Only when set, so runs made before the field existed keep their checkpoints.
+    if (!options_.thinking_level.empty()) f["thinking"] = GeminiThinkingConfig(options_);
     return f.dump();
   }
   std::vector<std::string> Secrets() const override { return {options_.api_key}; }
@@ -112,10 +115,15 @@ void ReadGeminiLogprobs(const nlohmann::json& cand, std::vector<TokenLogprob>* o
 
 }  // namespace
 
-nlohmann::json BuildGeminiBody(const GeminiOptions& options, const TeacherRequest& request) {
+nlohmann::json BuildGeminiBody(const GeminiOptions& options, const TeacherRequest& request,
+                               bool placeholders) {
   nlohmann::json parts = nlohmann::json::array();
-  for (const ImagePart& image : request.images)
-    parts.push_back({{"inlineData", {{"mimeType", image.mime}, {"data", image.base64}}}});
+  for (size_t i = 0; i < request.images.size(); ++i) {
+    const ImagePart& image = request.images[i];
+    parts.push_back({{"inlineData",
+                      {{"mimeType", image.mime},
+                       {"data", placeholders ? ImagePlaceholder(i) : image.Base64()}}}});
+  }
   parts.push_back({{"text", request.prompt}});
   nlohmann::json body = {
       {"contents", nlohmann::json::array({{{"role", "user"}, {"parts", std::move(parts)}}})}};
@@ -135,10 +143,51 @@ nlohmann::json BuildGeminiBody(const GeminiOptions& options, const TeacherReques
     config["responseLogprobs"] = true;
     config["logprobs"] = request.top_logprobs;
   }
-  if (options.thinking_budget >= 0)
-    config["thinkingConfig"] = {{"thinkingBudget", options.thinking_budget}};
+  nlohmann::json thinking = GeminiThinkingConfig(options);
+  if (!thinking.is_null()) config["thinkingConfig"] = std::move(thinking);
   body["generationConfig"] = std::move(config);
   return body;
+}
+
+ThinkingControl GeminiThinkingControlFor(const std::string& model) {
+  std::string_view id = model;
+  if (id.rfind("models/", 0) == 0) id.remove_prefix(7);
+  if (id.rfind("gemini-", 0) != 0) return ThinkingControl::kBudget;
+  id.remove_prefix(7);
+  int major = 0;
+  size_t digits = 0;
+  while (digits < id.size() && digits < 4 && std::isdigit(static_cast<unsigned char>(id[digits]))) {
+    major = major * 10 + (id[digits] - '0');
+    ++digits;
+  }
+  return digits > 0 && major >= 3 ? ThinkingControl::kLevel : ThinkingControl::kBudget;
+}
+
+namespace {
+
+ThinkingControl ControlOf(const GeminiOptions& options) {
+  if (options.thinking_control == "level") return ThinkingControl::kLevel;
+  if (options.thinking_control == "budget") return ThinkingControl::kBudget;
+  return GeminiThinkingControlFor(options.model);
+}
+
+}  // namespace
+
+nlohmann::json GeminiThinkingConfig(const GeminiOptions& options) {
+  if (ControlOf(options) == ThinkingControl::kLevel && !options.thinking_level.empty())
+    return {{"thinkingLevel", options.thinking_level}};
+  if (options.thinking_budget >= 0) return {{"thinkingBudget", options.thinking_budget}};
+  return nullptr;
+}
+
+std::string CheckGeminiThinking(const GeminiOptions& options, const std::string& prefix) {
+  if (ControlOf(options) == ThinkingControl::kBudget && !options.thinking_level.empty()) {
+    return prefix + "gemini.thinking_level is set, but model \"" + options.model +
+           "\" takes a thinking budget (Gemini 2.5 and older): use " + prefix +
+           "gemini.thinking_budget, or set " + prefix +
+           "gemini.thinking_control=level if this model takes thinkingLevel";
+  }
+  return "";
 }
 
 FinishReason GeminiFinish(std::string_view raw) {
@@ -209,7 +258,7 @@ TeacherReply ParseGeminiReply(std::string_view body) {
   CheckReplyContent(reply);
   if (reply.error && reply.error->kind == ErrorKind::kTruncated && reply.usage.thinking_tokens > 0)
     reply.error->message += " (thinking used " + std::to_string(reply.usage.thinking_tokens) +
-                            " tokens: lower vlm.gemini.thinking_budget or raise max_output_tokens)";
+                            " tokens: lower vlm.gemini.thinking_level / thinking_budget or raise max_output_tokens)";
   return reply;
 }
 

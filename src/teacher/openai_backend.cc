@@ -27,9 +27,10 @@ class OpenAiBackend : public Backend {
   explicit OpenAiBackend(OpenAiOptions options) : options_(std::move(options)) {}
   std::string Name() const override { return "openai"; }
   HttpPost Build(const TeacherRequest& request) const override {
-    return JsonPost(TrimTrailingSlashes(options_.base_url) + "/chat/completions",
-                    options_.api_key.empty() ? "" : "Authorization: Bearer " + options_.api_key,
-                    BuildOpenAiBody(options_, request));
+    return JsonPostWithImages(
+        TrimTrailingSlashes(options_.base_url) + "/chat/completions",
+        options_.api_key.empty() ? "" : "Authorization: Bearer " + options_.api_key,
+        BuildOpenAiBody(options_, request, /*placeholders=*/true), request.images);
   }
   TeacherReply ParseOk(std::string_view body) const override { return ParseOpenAiReply(body); }
   std::string ModelName() const override { return options_.model; }
@@ -58,14 +59,17 @@ class OpenAiBackend : public Backend {
 
 }  // namespace
 
-nlohmann::json BuildOpenAiBody(const OpenAiOptions& options, const TeacherRequest& request) {
+nlohmann::json BuildOpenAiBody(const OpenAiOptions& options, const TeacherRequest& request,
+                               bool placeholders) {
   nlohmann::json messages = nlohmann::json::array();
   if (!request.system.empty()) messages.push_back({{"role", "system"}, {"content", request.system}});
   nlohmann::json content = nlohmann::json::array();
-  for (const ImagePart& image : request.images) {
-    content.push_back(
-        {{"type", "image_url"},
-         {"image_url", {{"url", "data:" + image.mime + ";base64," + image.base64}}}});
+  for (size_t i = 0; i < request.images.size(); ++i) {
+    const ImagePart& image = request.images[i];
+    content.push_back({{"type", "image_url"},
+                       {"image_url",
+                        {{"url", "data:" + image.mime + ";base64," +
+                                     (placeholders ? ImagePlaceholder(i) : image.Base64())}}}});
   }
   content.push_back({{"type", "text"}, {"text", request.prompt}});
   messages.push_back({{"role", "user"}, {"content", std::move(content)}});

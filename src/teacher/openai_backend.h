@@ -29,7 +29,10 @@ struct OpenAiOptions {
 };
 
 /// The request body for `request` (no secrets in it).
-nlohmann::json BuildOpenAiBody(const OpenAiOptions& options, const TeacherRequest& request);
+/// With `placeholders` the image data are ImagePlaceholder(i) strings for
+/// JsonPostWithImages.
+nlohmann::json BuildOpenAiBody(const OpenAiOptions& options, const TeacherRequest& request,
+                               bool placeholders = false);
 
 /// Parses a 200 body: content (string or parts), refusal, reasoning_content /
 /// reasoning, <think> blocks, finish_reason, usage; an "error" object inside a

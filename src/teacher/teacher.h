@@ -19,9 +19,19 @@
 namespace groundcap {
 
 /// One image of a request, already encoded (see image.h PrepareForTeacher).
+/// A step that sends one image in several requests (chunks, re-asks) makes
+/// it with Shared(): every copy of the part then shares one base64 string,
+/// and the only other copy is the request body itself.
 struct ImagePart {
-  std::string mime;    ///< "image/jpeg" or "image/png"
-  std::string base64;  ///< standard base64, no line breaks
+  std::string mime;    ///< "image/jpeg", "image/png" or "image/webp"
+  std::string base64;  ///< standard base64, no line breaks (unless `shared` is set)
+  std::shared_ptr<const std::string> shared;  ///< when set, the base64 instead of `base64`
+  /// The base64 text, wherever it is kept.
+  const std::string& Base64() const { return shared ? *shared : base64; }
+  /// A part whose copies share `base64` instead of duplicating it.
+  static ImagePart Shared(std::string mime, std::string base64) {
+    return ImagePart{std::move(mime), {}, std::make_shared<const std::string>(std::move(base64))};
+  }
 };
 
 /// What a pipeline asks the teacher. Backend-neutral: the Gemini and OpenAI

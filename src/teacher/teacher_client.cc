@@ -20,6 +20,16 @@
 
 namespace groundcap {
 
+std::string EndpointForMessage(const std::string& url) {
+  std::string u = url.substr(0, url.find_first_of("?#"));
+  size_t scheme = u.find("://");
+  size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t path = u.find('/', host);
+  size_t at = u.rfind('@', path == std::string::npos ? u.size() : path);
+  if (at != std::string::npos && at >= host) u.erase(host, at + 1 - host);
+  return u;
+}
+
 namespace {
 
 double NowS() {
@@ -30,16 +40,6 @@ double NowS() {
 
 constexpr size_t kMaxResponseBytes = 64u << 20;
 
-/// The endpoint as an error message may name it: no user:password@, no query.
-std::string EndpointForMessage(const std::string& url) {
-  std::string u = url.substr(0, url.find_first_of("?#"));
-  size_t scheme = u.find("://");
-  size_t host = scheme == std::string::npos ? 0 : scheme + 3;
-  size_t path = u.find('/', host);
-  size_t at = u.rfind('@', path == std::string::npos ? u.size() : path);
-  if (at != std::string::npos && at >= host) u.erase(host, at + 1 - host);
-  return u;
-}
 
 /// One TeacherRequest through all its attempts.
 struct Job {

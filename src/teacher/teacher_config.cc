@@ -1,12 +1,14 @@
 // vlm.* spec keys and MakeTeacher: from a validated Spec to a running
 // TeacherClient. TAO's key names and defaults are kept where TAO has them
 // (default_config.py / image_grounding.yaml); the rest are additions.
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
 #include "spec/spec.h"
 #include "teacher/gemini_backend.h"
 #include "teacher/openai_backend.h"
+#include "teacher/preflight.h"
 #include "teacher/teacher_client.h"
 #include "teacher/teacher_config.h"
 #include "teacher/teacher_endpoints.h"
@@ -46,8 +48,9 @@ std::vector<SpecField> TeacherSpecFields() {
                          "GOOGLE_API_KEY or GEMINI_API_KEY");
   gkey.secret = true;
   v.push_back(gkey);
-  v.push_back(MakeField("vlm.gemini.model", FieldType::kString, "\"gemini-3.1-flash-lite-preview\"",
-                    "Gemini model name"));
+  v.push_back(MakeField("vlm.gemini.model", FieldType::kString, "\"gemini-3.1-flash-lite\"",
+                    "Gemini model name (default: the GA successor of TAO's retired "
+                    "gemini-3.1-flash-lite-preview)"));
   v.push_back(MakeField("vlm.gemini.base_url", FieldType::kString,
                     "\"https://generativelanguage.googleapis.com\"",
                     "API root (point at a proxy or `groundcap serve-sim` for tests)"));
@@ -67,6 +70,17 @@ std::vector<SpecField> TeacherSpecFields() {
   v.push_back(MakeField("vlm.gemini.thinking_budget", FieldType::kInt, "-1",
                     "thinkingConfig.thinkingBudget: -1 = model default (not sent), 0 = off "
                     "(2.5 Flash; Pro cannot disable)", -1, 1e7));
+  SpecField level = MakeField("vlm.gemini.thinking_level", FieldType::kString, "\"\"",
+                              "thinkingConfig.thinkingLevel for Gemini 3.x: minimal, low, medium or "
+                              "high (which ones depend on the model); \"\" = model default (not "
+                              "sent). Never sent together with thinking_budget");
+  level.choices = {"", "minimal", "low", "medium", "high"};
+  v.push_back(level);
+  SpecField control = MakeField("vlm.gemini.thinking_control", FieldType::kString, "\"auto\"",
+                                "which thinking field the model takes: auto (gemini-3 and later: "
+                                "thinkingLevel; 2.5 and older: thinkingBudget), level or budget");
+  control.choices = {"auto", "level", "budget"};
+  v.push_back(control);
   v.push_back(MakeField("vlm.gemini.structured_output", FieldType::kBool, "true",
                     "send responseMimeType application/json + responseSchema"));
 
@@ -95,6 +109,9 @@ std::vector<SpecField> TeacherSpecFields() {
   v.push_back(MakeField("vlm.openai.extra_body", FieldType::kObject, "{}",
                     "fields merged verbatim into the request body, e.g. {skip_special_tokens: false}"));
 
+  v.push_back(MakeField("vlm.preflight", FieldType::kBool, "true",
+                    "before the first request, check URL, key and model with the server's model "
+                    "listing (GET models); unknown model, rejected key or unreachable URL exit 2"));
   v.push_back(MakeField("vlm.rate_limit.requests_per_minute", FieldType::kFloat, "0",
                     "client-side request limit shared by all workers; 0 = none", 0, 1e9));
   v.push_back(MakeField("vlm.rate_limit.tokens_per_minute", FieldType::kFloat, "0",
@@ -113,6 +130,31 @@ std::vector<SpecField> TeacherSpecFields() {
   v.push_back(MakeField("vlm.pool.max_open_s", FieldType::kFloat, "60",
                     "cap on the time an endpoint stays out", 0.01, 86400));
   return v;
+}
+
+std::vector<PreflightTarget> PreflightTargetsFromSpec(const Spec& spec, const std::string& pipeline,
+                                                     const std::vector<std::string>& launched_urls) {
+  const std::string p = pipeline + ".vlm.";
+  PreflightTarget base;
+  base.backend = spec.Str(p + "backend");
+  if (base.backend == "openai") {
+    base.model = spec.Str(p + "openai.model_name");
+    base.timeout_s = std::min(30.0, spec.Float(p + "openai.timeout"));
+    base.where = p + "openai";
+  } else {
+    base.api_version = spec.Str(p + "gemini.api_version");
+    base.model = spec.Str(p + "gemini.model");
+    base.timeout_s = std::min(30.0, spec.Float(p + "gemini.timeout"));
+    base.where = p + "gemini";
+  }
+  std::vector<PreflightTarget> out;
+  for (const EndpointConfig& e : TeacherEndpoints(spec, pipeline, launched_urls)) {
+    PreflightTarget t = base;
+    t.base_url = e.url;
+    t.api_key = e.api_key;
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeline) {
@@ -206,6 +248,9 @@ std::unique_ptr<Teacher> MakeTeacher(const Spec& spec, const std::string& pipeli
   g.temperature = spec.Float(p + "gemini.temperature");
   g.max_output_tokens = static_cast<int>(spec.Int(p + "gemini.max_output_tokens"));
   g.thinking_budget = static_cast<int>(spec.Int(p + "gemini.thinking_budget"));
+  g.thinking_level = spec.Str(p + "gemini.thinking_level");
+  g.thinking_control = spec.Str(p + "gemini.thinking_control");
+  if (std::string bad = CheckGeminiThinking(g, p); !bad.empty()) throw SetupError(bad);
   g.structured_output = spec.Bool(p + "gemini.structured_output");
   client.timeout_s = spec.Float(p + "gemini.timeout");
   for (const EndpointConfig& e : endpoints) {

@@ -69,7 +69,7 @@ TEST(TeacherConfig, GeminiSpecDefaultsReachTheWire) {
   Spec spec = GroundingSpec({"image_grounding.vlm.gemini.api_key=spec-key",
                              "image_grounding.vlm.gemini.base_url=" + server.GeminiBaseUrl()});
   std::unique_ptr<Teacher> teacher = MakeTeacher(spec, kImageGrounding);
-  EXPECT_EQ(teacher->ModelName(), "gemini-3.1-flash-lite-preview");
+  EXPECT_EQ(teacher->ModelName(), "gemini-3.1-flash-lite");
   EXPECT_EQ(teacher->Fingerprint().find("spec-key"), std::string::npos);
   Collector c;
   teacher->Submit(Req(0), c.Slot(0));

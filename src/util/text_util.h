@@ -22,6 +22,9 @@ std::string_view Trim(std::string_view s, std::string_view chars = " \t\r\n");
 /// some gateways echo the request's key in their error text.
 std::string ScrubSecrets(std::string text, const std::vector<std::string>& secrets);
 
+/// Levenshtein distance (bytes): for "did you mean" suggestions.
+size_t EditDistance(const std::string& a, const std::string& b);
+
 }  // namespace groundcap
 
 #endif  // GROUNDCAP_TEXT_UTIL_H_

@@ -111,7 +111,7 @@ class VerificationStep : public StepLogic {
       p.max_pixels = p.allow_upscale ? v_.min_crop_pixels : v_.max_crop_pixels;
       Result<PreparedImage> prepared = PrepareForTeacher(crop, p);
       if (!prepared) return StepAction::Fail(prepared.error());
-      t.crop = ImagePart{prepared->mime, Base64Encode(prepared->bytes)};
+      t.crop = ImagePart::Shared(prepared->mime, Base64Encode(prepared->bytes));
     }
     std::vector<int> all(state->targets.size());
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
