@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "spec/spec.h"
 #include "util/error.h"
 
 namespace groundcap {
@@ -19,6 +20,16 @@ TEST(PriceTable, BuiltinKnowsTheGeminiGaModelsAndNothingSelfHosted) {
   }
   EXPECT_TRUE(t.Find("models/gemini-2.5-flash")) << "a path prefix is ignored";
   EXPECT_FALSE(t.Find("Qwen/Qwen2.5-VL-7B-Instruct")) << "self-hosted: tokens, no price";
+}
+
+TEST(PriceTable, BuiltinPricesTheDefaultGeminiModel) {
+  // A plan with the defaults must not say "no price": the default model id
+  // (teacher config) and the table are kept in step by this test.
+  const Spec spec = Spec::FromYaml("autolabel_type: region_caption\nresults_dir: r\nregion_caption:\n  data:\n    input_jsonl: in.jsonl\n", {});
+  const std::string model = spec.Str("region_caption.vlm.gemini.model");
+  std::optional<ModelPrice> p = PriceTable::Builtin().Find(model);
+  ASSERT_TRUE(p) << model << " is the default Gemini model but data/prices.yaml has no price for it";
+  EXPECT_GT(p->output_per_million, p->input_per_million);
 }
 
 TEST(PriceTable, CostIsPerMillionTokens) {
