@@ -19,6 +19,7 @@
 #include "sim/sim_server.h"
 #include "sim/sim_vision.h"
 #include "util/error.h"
+#include "util/test_util.h"
 
 namespace groundcap {
 namespace {
@@ -45,7 +46,7 @@ void CountHardImages(const fs::path& truth, int64_t budget, int* rotated, int* r
 class DemoFamilyTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DemoFamilyTest, NoiseFreeTeacherGivesExactBoxesAndCaptions) {
-  fs::path out = fs::temp_directory_path() / ("groundcap_demo_test_" + GetParam());
+  fs::path out = testing_util::UniqueTempDir("groundcap_demo_test_" + GetParam());
   fs::remove_all(out);
   DemoOptions options;
   options.out = out.string();
@@ -77,7 +78,7 @@ INSTANTIATE_TEST_SUITE_P(Families, DemoFamilyTest,
                          ::testing::Values("gemini", "qwen2_5_vl", "qwen3_vl", "xyxy_norm1000"));
 
 TEST(DemoNoiseTest, NoiseShowsAsLowerScores) {
-  fs::path out = fs::temp_directory_path() / "groundcap_demo_test_noise";
+  fs::path out = testing_util::UniqueTempDir("groundcap_demo_test_noise");
   fs::remove_all(out);
   DemoOptions options;
   options.out = out.string();
@@ -104,7 +105,7 @@ TEST(DemoNoiseTest, NoiseShowsAsLowerScores) {
 class DemoVerifyTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DemoVerifyTest, VerificationKeepsRightBoxesAndDropsWrongOnes) {
-  fs::path out = fs::temp_directory_path() / ("groundcap_demo_verify_" + GetParam());
+  fs::path out = testing_util::UniqueTempDir("groundcap_demo_verify_" + GetParam());
   fs::remove_all(out);
   DemoOptions options;
   options.out = out.string();
@@ -155,7 +156,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, DemoVerifyTest, ::testing::Values("gemini", "
 /// The verification step killed with SIGKILL mid-run resumes: every box is
 /// verified once, no sample is recorded twice.
 TEST(DemoVerifyCrashTest, VerificationKilledMidRunResumes) {
-  fs::path out = fs::temp_directory_path() / "groundcap_demo_verify_crash";
+  fs::path out = testing_util::UniqueTempDir("groundcap_demo_verify_crash");
   fs::remove_all(out);
   DemoOptions options;
   options.out = out.string();

@@ -26,6 +26,8 @@
 namespace groundcap {
 namespace {
 
+using testing_util::DeadPort;
+
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 using testing_util::ReadFile;
@@ -36,19 +38,6 @@ constexpr const char* kSecret = "sk-CONNECT-TEST-51c2";
 constexpr int kSamples = 30;
 
 /// A loopback port nothing listens on: bound, read back, closed.
-int DeadPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 /// Step 0 answers: no expressions, so step 1 needs no request.
 SimReply NoExpressions(const SimRequest&) {
   SimReply r;

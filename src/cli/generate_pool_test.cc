@@ -30,6 +30,8 @@
 namespace groundcap {
 namespace {
 
+using testing_util::DeadPort;
+
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 using testing_util::ReadFile;
@@ -37,18 +39,6 @@ using testing_util::ReadJsonl;
 using testing_util::WriteFile;
 
 constexpr int kSamples = 40;
-
-int DeadPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 SimReply NoExpressions(const SimRequest&) {
   SimReply r;

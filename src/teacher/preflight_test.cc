@@ -11,9 +11,12 @@
 
 #include "sim/sim_server.h"
 #include "teacher/teacher_test_util.h"
+#include "util/test_util.h"
 
 namespace groundcap {
 namespace {
+
+using testing_util::DeadPort;
 
 using testing_util::Echo;
 
@@ -41,18 +44,6 @@ PreflightTarget Gemini(const SimServer& s, const std::string& model, const std::
   t.base_url = s.GeminiBaseUrl();
   t.where = "image_grounding.vlm.gemini";
   return t;
-}
-
-int DeadPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 TEST(Preflight, ClosestNamesComeFirst) {

@@ -2,6 +2,10 @@
 #ifndef GROUNDCAP_TEST_UTIL_H_
 #define GROUNDCAP_TEST_UTIL_H_
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -49,6 +53,26 @@ std::vector<J> ReadJsonl(const std::filesystem::path& p) {
     if (!line.empty()) out.push_back(J::parse(line));
   }
   return out;
+}
+
+/// A fresh path under the system temp folder, unique to this process, so
+/// test runs in parallel checkouts never share (or delete) a directory.
+inline std::filesystem::path UniqueTempDir(const std::string& name) {
+  return std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
+}
+
+/// A loopback port nothing listens on (bound, read, closed): connecting to it
+/// is refused at once, as to a teacher that is down.
+inline int DeadPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
 }
 
 }  // namespace groundcap::testing_util
