@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "teacher/backend.h"
-#include "teacher/teacher_client.h"
+#include "teacher/teacher_endpoints.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/text_util.h"
@@ -105,7 +105,7 @@ std::string NamesText(const std::vector<std::string>& names) {
 /// Returns false when it was not one of these (the caller goes on).
 bool Classify(const HttpAnswer& a, const PreflightTarget& t, const std::string& url,
               PreflightOutcome* out) {
-  const std::string where = EndpointForMessage(url);
+  const std::string where = UrlForMessage(url);
   if (a.status == 0) {
     out->unreachable = true;
     out->error = fmt::format("cannot reach the teacher at {} ({}.base_url): {}", where, t.where,
@@ -135,7 +135,7 @@ PreflightOutcome CheckOpenAi(const PreflightTarget& t) {
   if (Classify(a, t, url, &out)) return out;
   if (a.status == 404 || a.status == 405) {
     out.warning = fmt::format("preflight: {} does not list models (HTTP {}); model \"{}\" not checked",
-                              EndpointForMessage(url), a.status, t.model);
+                              UrlForMessage(url), a.status, t.model);
     return out;
   }
   nlohmann::json j = nlohmann::json::parse(a.body, nullptr, false);
@@ -146,13 +146,13 @@ PreflightOutcome CheckOpenAi(const PreflightTarget& t) {
   }
   if (names.empty()) {
     out.warning = fmt::format("preflight: {} answered without a model list; model \"{}\" not checked",
-                              EndpointForMessage(url), t.model);
+                              UrlForMessage(url), t.model);
     return out;
   }
   out.available = ClosestNames(t.model, names);
   if (std::find(names.begin(), names.end(), t.model) == names.end()) {
     out.error = fmt::format("the teacher at {} does not serve model \"{}\" ({}.model_name); it serves: {}",
-                            EndpointForMessage(t.base_url), t.model, t.where, NamesText(out.available));
+                            UrlForMessage(t.base_url), t.model, t.where, NamesText(out.available));
   }
   return out;
 }
@@ -172,7 +172,7 @@ PreflightOutcome CheckGemini(const PreflightTarget& t) {
     if (PreflightOutcome other; list.status != 404 && list.status != 405 && Classify(list, t, root, &other))
       return other;
     out.warning = fmt::format("preflight: {} does not describe models (HTTP {}); model \"{}\" not checked",
-                              EndpointForMessage(root), a.status, model);
+                              UrlForMessage(root), a.status, model);
     return out;
   }
   nlohmann::json j = nlohmann::json::parse(list.body, nullptr, false);
@@ -187,12 +187,12 @@ PreflightOutcome CheckGemini(const PreflightTarget& t) {
   }
   if (names.empty()) {
     out.warning = fmt::format("preflight: {} answered HTTP {} for model \"{}\" and listed no models; "
-                              "not checked", EndpointForMessage(root), a.status, model);
+                              "not checked", UrlForMessage(root), a.status, model);
     return out;
   }
   out.available = ClosestNames(model, names);
   out.error = fmt::format("Gemini at {} has no model \"{}\" ({}.model); available: {}",
-                          EndpointForMessage(t.base_url), model, t.where, NamesText(out.available));
+                          UrlForMessage(t.base_url), model, t.where, NamesText(out.available));
   return out;
 }
 

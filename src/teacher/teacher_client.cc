@@ -15,20 +15,11 @@
 #include <fmt/core.h>
 
 #include "teacher/rate_limit.h"
+#include "teacher/teacher_endpoints.h"
 #include "util/log.h"
 #include "util/text_util.h"
 
 namespace groundcap {
-
-std::string EndpointForMessage(const std::string& url) {
-  std::string u = url.substr(0, url.find_first_of("?#"));
-  size_t scheme = u.find("://");
-  size_t host = scheme == std::string::npos ? 0 : scheme + 3;
-  size_t path = u.find('/', host);
-  size_t at = u.rfind('@', path == std::string::npos ? u.size() : path);
-  if (at != std::string::npos && at >= host) u.erase(host, at + 1 - host);
-  return u;
-}
 
 namespace {
 
@@ -445,7 +436,7 @@ void TeacherClient::OnDone(CURL* easy, CURLcode code, double now) {
     // The step runner stops a run on these (workflow.stop_after_connection_failures)
     // and quotes the message: name the endpoint.
     if (error.kind == ErrorKind::kConnect)
-      error.message = "cannot reach " + EndpointForMessage(routes_[job->endpoint].url) + ": " + error.message;
+      error.message = "cannot reach " + UrlForMessage(routes_[job->endpoint].url) + ": " + error.message;
   } else if (status >= 200 && status < 300) {
     reply = backend_->ParseOk(body);
     if (!reply.error) {
@@ -599,7 +590,7 @@ const char* FinishReasonName(FinishReason r) {
 std::unique_ptr<Teacher> MakeTeacherClient(std::unique_ptr<Backend> backend,
                                            TeacherClientOptions options) {
   std::vector<TeacherEndpoint> one(1);
-  one[0].name = EndpointForMessage(backend->Build(TeacherRequest{}).url);
+  one[0].name = UrlForMessage(backend->Build(TeacherRequest{}).url);
   one[0].backend = std::move(backend);
   return MakeTeacherClient(std::move(one), std::move(options));
 }

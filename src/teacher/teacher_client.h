@@ -45,10 +45,6 @@ struct TeacherEndpoint {
   int max_in_flight = 0;  ///< requests at once here; 0 = the client's max_in_flight
 };
 
-/// The endpoint as an error message may name it: no user:password@, no
-/// query string (where keys sometimes are).
-std::string EndpointForMessage(const std::string& url);
-
 /// Starts the network thread. The client owns the backend.
 std::unique_ptr<Teacher> MakeTeacherClient(std::unique_ptr<Backend> backend,
                                            TeacherClientOptions options);
