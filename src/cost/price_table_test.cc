@@ -25,7 +25,8 @@ TEST(PriceTable, BuiltinKnowsTheGeminiGaModelsAndNothingSelfHosted) {
 TEST(PriceTable, BuiltinPricesTheDefaultGeminiModel) {
   // A plan with the defaults must not say "no price": the default model id
   // (teacher config) and the table are kept in step by this test.
-  const Spec spec = Spec::FromYaml("autolabel_type: region_caption\nresults_dir: r\nregion_caption:\n  data:\n    input_jsonl: in.jsonl\n", {});
+  const Spec spec = Spec::FromYaml(
+      "autolabel_type: region_caption\nresults_dir: r\nregion_caption:\n  data:\n    input_jsonl: in.jsonl\n", {});
   const std::string model = spec.Str("region_caption.vlm.gemini.model");
   std::optional<ModelPrice> p = PriceTable::Builtin().Find(model);
   ASSERT_TRUE(p) << model << " is the default Gemini model but data/prices.yaml has no price for it";

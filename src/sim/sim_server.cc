@@ -298,6 +298,9 @@ void SimServer::Impl::HandleListing(const std::string& api, const std::string& n
 
 void SimServer::Impl::Handle(const std::string& api, const httplib::Request& http,
                              httplib::Response& res) {
+  // Latency counts from the request's arrival, as a teacher's would: the
+  // time spent here parsing a large body is inside it, not added to it.
+  const auto arrived = std::chrono::steady_clock::now();
   const int64_t n = ++requests;
   const bool gemini = api == "gemini";
   auto error = [&](int status, const std::string& body) {
@@ -340,7 +343,9 @@ void SimServer::Impl::Handle(const std::string& api, const httplib::Request& htt
       fault = faults.kinds[std::uniform_int_distribution<size_t>(0, faults.kinds.size() - 1)(rng)];
     }
   }
-  if (latency > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(latency));
+  if (latency > 0)
+    std::this_thread::sleep_until(arrived + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                std::chrono::duration<double, std::milli>(latency)));
 
   if (!faults.require_api_key.empty() && req.api_key != faults.require_api_key) {
     if (gemini) {

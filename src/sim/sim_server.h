@@ -55,7 +55,7 @@ struct FaultConfig {
   std::vector<std::string> kinds;   ///< among: 429, 429gemini, 500, 503, drop, slow, truncate, nonjson, length, empty
   int64_t quota_after = -1;         ///< >=0: every request after this many gets quota exhaustion
   double retry_after_s = 1;         ///< advertised delay on 429
-  double latency_ms = 0;            ///< added to every reply
+  double latency_ms = 0;            ///< every reply comes this long after its request arrived
   double latency_jitter_ms = 0;     ///< uniform extra latency
   uint64_t seed = 1;
   double slow_ms = 300;             ///< "slow": the body trickles out over this long
