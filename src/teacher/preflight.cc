@@ -1,15 +1,13 @@
 #include "teacher/preflight.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
-#include <mutex>
 #include <tuple>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "teacher/backend.h"
+#include "teacher/http_get.h"
 #include "teacher/teacher_endpoints.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -20,57 +18,6 @@ namespace {
 
 /// How many available names a message lists.
 constexpr size_t kNamesShown = 8;
-
-struct HttpAnswer {
-  int status = 0;       ///< 0 = no HTTP answer (see `transport`)
-  std::string body;
-  std::string transport;  ///< curl's error when the request never got an answer
-};
-
-size_t Collect(char* data, size_t size, size_t n, void* out) {
-  auto* body = static_cast<std::string*>(out);
-  if (body->size() > (8u << 20)) return 0;  // a listing is small; stop a runaway body
-  body->append(data, size * n);
-  return size * n;
-}
-
-/// One blocking GET with `header` (may hold the key; never logged).
-HttpAnswer Get(const std::string& url, const std::string& header, double timeout_s) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  HttpAnswer answer;
-  CURL* easy = curl_easy_init();
-  if (!easy) {
-    answer.transport = "cannot create a curl handle";
-    return answer;
-  }
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Accept: application/json");
-  if (!header.empty()) headers = curl_slist_append(headers, header.c_str());
-  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Collect);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &answer.body);
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_s * 1000));
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(timeout_s, 10.0) * 1000));
-  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  CURLcode code = curl_easy_perform(easy);
-  if (code == CURLE_OK) {
-    long status = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    answer.status = static_cast<int>(status);
-  } else {
-    answer.transport = errbuf[0] ? errbuf : curl_easy_strerror(code);
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(easy);
-  return answer;
-}
 
 /// The server's own words from an error body ({"error": {"message"}} or
 /// {"detail"}), shortened, secrets scrubbed.
@@ -131,7 +78,7 @@ bool Classify(const HttpAnswer& a, const PreflightTarget& t, const std::string& 
 PreflightOutcome CheckOpenAi(const PreflightTarget& t) {
   PreflightOutcome out;
   const std::string url = TrimTrailingSlashes(t.base_url) + "/models";
-  HttpAnswer a = Get(url, t.api_key.empty() ? "" : "Authorization: Bearer " + t.api_key, t.timeout_s);
+  HttpAnswer a = HttpGet(url, t.api_key.empty() ? "" : "Authorization: Bearer " + t.api_key, t.timeout_s);
   if (Classify(a, t, url, &out)) return out;
   if (a.status == 404 || a.status == 405) {
     out.warning = fmt::format("preflight: {} does not list models (HTTP {}); model \"{}\" not checked",
@@ -163,11 +110,11 @@ PreflightOutcome CheckGemini(const PreflightTarget& t) {
   std::string model = t.model.rfind("models/", 0) == 0 ? t.model.substr(7) : t.model;
   const std::string header = t.api_key.empty() ? "" : "x-goog-api-key: " + t.api_key;
   const std::string url = root + "/" + model;
-  HttpAnswer a = Get(url, header, t.timeout_s);
+  HttpAnswer a = HttpGet(url, header, t.timeout_s);
   if (Classify(a, t, url, &out)) return out;
   if (a.status >= 200 && a.status < 300) return out;
   // 404/405 on the model: either an unknown model or no such endpoint at all.
-  HttpAnswer list = Get(root + "?pageSize=1000", header, t.timeout_s);
+  HttpAnswer list = HttpGet(root + "?pageSize=1000", header, t.timeout_s);
   if (list.status < 200 || list.status >= 300) {
     if (PreflightOutcome other; list.status != 404 && list.status != 405 && Classify(list, t, root, &other))
       return other;

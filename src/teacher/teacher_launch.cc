@@ -1,7 +1,6 @@
 #include "teacher/teacher_launch.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -16,6 +15,7 @@
 
 #include <fmt/core.h>
 
+#include "teacher/http_get.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -45,22 +45,6 @@ int FreeLoopbackPort() {
   }
   ::close(fd);
   return ntohs(addr.sin_port);
-}
-
-size_t Discard(char*, size_t size, size_t n, void*) noexcept { return size * n; }
-
-/// HTTP status of GET `url` (0 = no answer).
-long HttpGetStatus(const std::string& url) {
-  CURL* easy = curl_easy_init();
-  if (!easy) return 0;
-  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 2000L);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Discard);
-  long status = 0;
-  if (curl_easy_perform(easy) == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(easy);
-  return status;
 }
 
 std::string DescribeExit(int status) {
@@ -192,11 +176,11 @@ void LaunchedTeachers::WaitHealthy(Server& s, const std::function<bool()>& cance
       throw SetupError(fmt::format("launched teacher \"{}\" {} before it answered {}/health; last lines of {}:\n{}",
                                    s.command, DescribeExit(status), root, s.log_path, FileTail(s.log_path, 20)));
     }
-    const long health = HttpGetStatus(root + "/health");
+    const long health = HttpGet(root + "/health", "", 2).status;
     if (health >= 200 && health < 300) return;
     // Servers without /health (or that route it elsewhere): the model list.
     if (health == 404) {
-      const long models = HttpGetStatus(root + "/v1/models");
+      const long models = HttpGet(root + "/v1/models", "", 2).status;
       if (models >= 200 && models < 300) return;
     }
     if (cancelled && cancelled()) throw SetupError("stopped by a signal while waiting for launched teachers");
