@@ -47,6 +47,19 @@ int FreeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
+/// Polls until no process of group `pgid` is left, or `deadline` (NowS())
+/// passes. True when the group is gone. (A child reparented away is reaped
+/// by its new parent; one still ours is reaped here.)
+bool GroupGoneBy(pid_t pgid, double deadline) {
+  while (::kill(-pgid, 0) == 0) {
+    while (::waitpid(-pgid, nullptr, WNOHANG) > 0) {
+    }
+    if (NowS() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 std::string DescribeExit(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return fmt::format("was killed by signal {}", WTERMSIG(status));
@@ -215,7 +228,13 @@ void LaunchedTeachers::Stop(double grace_s) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    ::kill(-s.pid, SIGKILL);  // whatever it forked and left behind
+    // The shell may have been the leader while the server runs as its child:
+    // wait until nothing of the group is left (its port is then closed),
+    // killing what outlives the grace period.
+    if (!GroupGoneBy(s.pid, deadline)) {
+      ::kill(-s.pid, SIGKILL);
+      GroupGoneBy(s.pid, NowS() + 2);
+    }
     s.pid = -1;
   }
 }
