@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "export/export_test_util.h"
 #include "export/export_writer.h"
 #include "util/test_util.h"
 
@@ -20,23 +21,13 @@ namespace groundcap {
 namespace {
 
 namespace fs = std::filesystem;
+using export_test::SliceCodePoints;
 using nlohmann::ordered_json;
 using testing_util::ReadFile;
 using testing_util::ReadJsonl;
 using testing_util::WriteFile;
 
 const fs::path kData = fs::path(GROUNDCAP_SOURCE_DIR) / "tests" / "data" / "export";
-
-/// Code points [start, end) of UTF-8 `s`, as Python's s[start:end].
-std::string SliceCodePoints(const std::string& s, int64_t start, int64_t end) {
-  std::string out;
-  int64_t cp = -1;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) ++cp;
-    if (cp >= start && cp < end) out.push_back(static_cast<char>(c));
-  }
-  return out;
-}
 
 class ExportGoldenTest : public ::testing::Test {
  protected:
