@@ -38,6 +38,7 @@
 #include "cli/commands.h"
 #include "image/image.h"
 #include "sim/sim_server.h"
+#include "fixed_teacher.h"
 #include "teacher/openai_backend.h"
 #include "util/jsonl.h"
 #include "util/log.h"
@@ -47,33 +48,13 @@ using namespace groundcap;
 
 namespace {
 
-SimReply Respond(const SimRequest& req) {
-  SimReply r;
-  if (req.prompt.find("\nCaption: ") != std::string::npos) {
-    r.text = R"({"cleaned_caption": "A red box and a blue ball.", "expressions": [)"
-             R"({"text": "a red box", "noun_chunk": "box"}, {"text": "a blue ball", "noun_chunk": "ball"}]})";
-    return r;
-  }
-  static const std::regex kLine(R"(^E(\d+): (.*)$)");
-  nlohmann::json list = nlohmann::json::array();
-  std::istringstream lines(req.prompt);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::smatch m;
-    if (std::regex_match(line, m, kLine))
-      list.push_back({{"label", "E" + m[1].str()}, {"box_2d", {100, 200, 600, 700}}, {"score", 0.8}});
-  }
-  r.text = list.dump();
-  return r;
-}
-
 /// Child: fake teachers at 1000 ms and 0 ms; ports written to `fd`.
 [[noreturn]] void RunServers(int fd) {
   SetLogLevel(LogLevel::kError);
   FaultConfig slow;
   slow.latency_ms = 1000;
-  SimServer a(Respond, slow, 600);
-  SimServer b(Respond, FaultConfig{}, 600);
+  SimServer a(bench::FixedReply, slow, 600);
+  SimServer b(bench::FixedReply, FaultConfig{}, 600);
   int ports[2] = {a.Start(), b.Start()};
   if (write(fd, ports, sizeof(ports)) != sizeof(ports)) _exit(1);
   close(fd);

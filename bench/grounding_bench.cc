@@ -23,32 +23,12 @@
 #include "image/image.h"
 #include "util/log.h"
 #include "sim/sim_server.h"
+#include "fixed_teacher.h"
 
 namespace fs = std::filesystem;
 using namespace groundcap;
 
 namespace {
-
-SimReply Respond(const SimRequest& req) {
-  SimReply r;
-  if (req.prompt.find("\nCaption: ") != std::string::npos) {
-    r.text = R"({"cleaned_caption": "A red box and a blue ball.", "expressions": [)"
-             R"({"text": "a red box", "noun_chunk": "box"}, {"text": "a blue ball", "noun_chunk": "ball"}]})";
-    return r;
-  }
-  static const std::regex kLine(R"(^E(\d+): (.*)$)");
-  nlohmann::json list = nlohmann::json::array();
-  std::istringstream lines(req.prompt);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::smatch m;
-    if (std::regex_match(line, m, kLine)) {
-      list.push_back({{"label", "E" + m[1].str()}, {"box_2d", {100, 200, 600, 700}}, {"score", 0.8}});
-    }
-  }
-  r.text = list.dump();
-  return r;
-}
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -86,7 +66,7 @@ int main(int argc, char** argv) {
   }
   FaultConfig faults;
   faults.latency_ms = latency_ms;
-  SimServer server(Respond, faults, 128);
+  SimServer server(bench::FixedReply, faults, 128);
   server.Start();
   std::ofstream(dir / "spec.yaml")
       << "results_dir: " << (dir / "results").string()
