@@ -8,7 +8,6 @@
 // 1) Fixed 200 ms latency, 1..512 requests in flight: throughput as a ratio
 //    to the ideal in_flight / 0.2 s (median of 3 runs).
 // 2) Zero latency: client CPU time per request (small prompt; 100 KB image).
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,10 +15,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -29,6 +26,7 @@
 #include "teacher/openai_backend.h"
 #include "sim/sim_server.h"
 #include "teacher/teacher_client.h"
+#include "fake_teacher_process.h"
 
 namespace {
 
@@ -43,29 +41,8 @@ double CpuSeconds() {
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/// utime + stime of another process, in seconds.
-double ProcCpuSeconds(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(f, line);
-  size_t close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> fields;
-  size_t pos = close + 2;
-  while (pos < line.size()) {
-    size_t sp = line.find(' ', pos);
-    fields.push_back(line.substr(pos, sp - pos));
-    if (sp == std::string::npos) break;
-    pos = sp + 1;
-  }
-  // fields[0] is state (field 3); utime is field 14, stime field 15.
-  double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
-}
-
-/// Child: two servers (200 ms and 0 ms latency); ports written to `fd`.
-[[noreturn]] void RunServers(int fd) {
-  groundcap::SetLogLevel(groundcap::LogLevel::kWarn);
+/// Fake teachers at 200 ms and 0 ms latency.
+std::vector<groundcap::bench::FakeTeacherSpec> Servers() {
   auto respond = [](const SimRequest&) {
     SimReply r;
     r.text = R"([{"box_2d":[100,200,300,400],"label":"mug"}])";
@@ -73,13 +50,7 @@ double ProcCpuSeconds(pid_t pid) {
   };
   FaultConfig slow;
   slow.latency_ms = 200;
-  SimServer a(respond, slow, 600);
-  SimServer b(respond, FaultConfig{}, 600);
-  int ports[2] = {a.Start(), b.Start()};
-  if (write(fd, ports, sizeof(ports)) != sizeof(ports)) _exit(1);
-  close(fd);
-  pause();  // until the parent kills us
-  _exit(0);
+  return {{respond, slow}, {respond, FaultConfig{}}};
 }
 
 struct Result {
@@ -90,7 +61,8 @@ struct Result {
   double p50_latency_s = 0;  ///< per-request latency as the client saw it
 };
 
-Result Run(int port, int in_flight, int n, const std::string& image_b64, pid_t server) {
+Result Run(int port, int in_flight, int n, const std::string& image_b64,
+           const groundcap::bench::FakeTeacherProcess& server) {
   groundcap::OpenAiOptions o;
   o.base_url = "http://127.0.0.1:" + std::to_string(port) + "/v1";
   o.model = "bench";
@@ -105,7 +77,7 @@ Result Run(int port, int in_flight, int n, const std::string& image_b64, pid_t s
   std::atomic<int> failed{0};
   std::vector<double> latencies;
   double cpu0 = CpuSeconds();
-  double srv0 = ProcCpuSeconds(server);
+  double srv0 = server.CpuSeconds();
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {
     groundcap::TeacherRequest r;
@@ -126,7 +98,7 @@ Result Run(int port, int in_flight, int n, const std::string& image_b64, pid_t s
   Result res;
   res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.client_cpu_s = CpuSeconds() - cpu0;
-  res.server_cpu_s = ProcCpuSeconds(server) - srv0;
+  res.server_cpu_s = server.CpuSeconds() - srv0;
   res.failed = failed;
   std::nth_element(latencies.begin(), latencies.begin() + latencies.size() / 2, latencies.end());
   res.p50_latency_s = latencies[latencies.size() / 2];
@@ -137,16 +109,7 @@ Result Run(int port, int in_flight, int n, const std::string& image_b64, pid_t s
 
 int main(int argc, char** argv) {
   bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  int pipe_fd[2];
-  if (pipe(pipe_fd) != 0) return 1;
-  pid_t child = fork();
-  if (child == 0) {
-    close(pipe_fd[0]);
-    RunServers(pipe_fd[1]);
-  }
-  close(pipe_fd[1]);
-  int ports[2];
-  if (read(pipe_fd[0], ports, sizeof(ports)) != sizeof(ports)) return 1;
+  groundcap::bench::FakeTeacherProcess servers(Servers());
   groundcap::SetLogLevel(groundcap::LogLevel::kWarn);
 
   std::printf("## 200 ms server latency: throughput vs in-flight (median of %d runs)\n\n", quick ? 1 : 3);
@@ -155,7 +118,7 @@ int main(int argc, char** argv) {
   for (int in_flight : {1, 2, 4, 8, 16, 32, 64, 128, 256, 512}) {
     int n = std::max(20, in_flight * 6);
     std::vector<Result> runs;
-    for (int rep = 0; rep < (quick ? 1 : 3); ++rep) runs.push_back(Run(ports[0], in_flight, n, "", child));
+    for (int rep = 0; rep < (quick ? 1 : 3); ++rep) runs.push_back(Run(servers.port(0), in_flight, n, "", servers));
     std::sort(runs.begin(), runs.end(), [](const Result& a, const Result& b) { return a.wall_s < b.wall_s; });
     const Result& m = runs[runs.size() / 2];
     double rate = n / m.wall_s;
@@ -172,12 +135,10 @@ int main(int argc, char** argv) {
   for (const auto& [name, payload, n] :
        {std::tuple<const char*, std::string, int>{"prompt only", "", quick ? 1000 : 5000},
         std::tuple<const char*, std::string, int>{"100 KB image", image, quick ? 300 : 1000}}) {
-    Run(ports[1], 64, 200, payload, child);  // warm up connections
-    Result r = Run(ports[1], 64, n, payload, child);
+    Run(servers.port(1), 64, 200, payload, servers);  // warm up connections
+    Result r = Run(servers.port(1), 64, n, payload, servers);
     std::printf("| %s | %d | %.0f | %.0f | %.0f | %d |\n", name, n, n / r.wall_s,
                 r.client_cpu_s / n * 1e6, r.server_cpu_s / n * 1e6, r.failed);
   }
-  kill(child, SIGKILL);
-  waitpid(child, nullptr, 0);
   return 0;
 }

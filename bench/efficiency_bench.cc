@@ -15,14 +15,12 @@
 //    `reps` alternating runs.
 // Results go in docs/performance.md.
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -38,6 +36,7 @@
 #include "cli/commands.h"
 #include "image/image.h"
 #include "sim/sim_server.h"
+#include "fake_teacher_process.h"
 #include "fixed_teacher.h"
 #include "teacher/openai_backend.h"
 #include "util/jsonl.h"
@@ -48,18 +47,11 @@ using namespace groundcap;
 
 namespace {
 
-/// Child: fake teachers at 1000 ms and 0 ms; ports written to `fd`.
-[[noreturn]] void RunServers(int fd) {
-  SetLogLevel(LogLevel::kError);
+/// Fake teachers at 1000 ms and 0 ms.
+std::vector<bench::FakeTeacherSpec> Servers() {
   FaultConfig slow;
   slow.latency_ms = 1000;
-  SimServer a(bench::FixedReply, slow, 600);
-  SimServer b(bench::FixedReply, FaultConfig{}, 600);
-  int ports[2] = {a.Start(), b.Start()};
-  if (write(fd, ports, sizeof(ports)) != sizeof(ports)) _exit(1);
-  close(fd);
-  pause();
-  _exit(0);
+  return {{bench::FixedReply, slow}, {bench::FixedReply, FaultConfig{}}};
 }
 
 double ProcessCpu() {
@@ -120,6 +112,7 @@ Dataset MakeDataset(const fs::path& dir, int n) {
 struct RunResult {
   double wall_s = 0;
   double cpu_s = 0;
+  double teacher_cpu_s = 0;  ///< the fake teacher's, from /proc
   int failed = 0;
 };
 
@@ -214,16 +207,8 @@ int main(int argc, char** argv) {
   const int n_cpu = argc > 1 ? std::atoi(argv[1]) : 2000;
   const int n_rate = argc > 2 ? std::atoi(argv[2]) : 1024;
   const int reps = argc > 3 ? std::atoi(argv[3]) : 3;
-  int pipe_fd[2];
-  if (pipe(pipe_fd) != 0) return 1;
-  pid_t child = fork();
-  if (child == 0) {
-    close(pipe_fd[0]);
-    RunServers(pipe_fd[1]);
-  }
-  close(pipe_fd[1]);
-  int ports[2];
-  if (read(pipe_fd[0], ports, sizeof(ports)) != sizeof(ports)) return 1;
+  bench::FakeTeacherProcess servers(Servers());
+  const int ports[2] = {servers.port(0), servers.port(1)};
   InitImageLibrary(argv[0]);
   SetLogLevel(LogLevel::kError);
 #ifdef GROUNDCAP_SOURCE_DIR
@@ -259,24 +244,29 @@ int main(int argc, char** argv) {
   const double ideal_s = 2.0 * std::ceil(n_rate / 256.0);  // two steps, 256 replies per second each
   std::printf("## 3. Throughput at 256 in flight, fake teacher at 1 s, %d samples (ideal %.0f s = "
               "%.0f samples/s), median of %d\n\n", n_rate, ideal_s, n_rate / ideal_s, reps);
-  std::printf("| runner | wall s | samples/s | ratio to ideal | CPU ms/sample | failed runs |\n"
-              "|---|---:|---:|---:|---:|---:|\n");
-  std::vector<double> gw, pw, gc, pc;
+  std::printf("| runner | wall s | samples/s | ratio to ideal | CPU ms/sample | fake teacher CPU ms/request "
+              "| failed runs |\n|---|---:|---:|---:|---:|---:|---:|\n");
+  std::vector<double> gw, pw, gc, pc, gt, pt;
   int gf = 0, pf = 0;
+  auto timed = [&](auto run) {
+    const double t0 = servers.CpuSeconds();
+    RunResult r = run();
+    r.teacher_cpu_s = servers.CpuSeconds() - t0;
+    return r;
+  };
   for (int rep = 0; rep < reps; ++rep) {
-    RunResult g = RunGroundcap(rate_set, ports[0], 256, true);
-    RunResult py = RunPython(rate_set, script, ports[0], 256);
-    gw.push_back(g.wall_s), gc.push_back(g.cpu_s / n_rate * 1e3), gf += g.failed;
-    pw.push_back(py.wall_s), pc.push_back(py.cpu_s / n_rate * 1e3), pf += py.failed;
+    RunResult g = timed([&] { return RunGroundcap(rate_set, ports[0], 256, true); });
+    RunResult py = timed([&] { return RunPython(rate_set, script, ports[0], 256); });
+    gw.push_back(g.wall_s), gc.push_back(g.cpu_s / n_rate * 1e3), gt.push_back(g.teacher_cpu_s / n_rate / 2 * 1e3);
+    pw.push_back(py.wall_s), pc.push_back(py.cpu_s / n_rate * 1e3), pt.push_back(py.teacher_cpu_s / n_rate / 2 * 1e3);
+    gf += g.failed, pf += py.failed;
   }
-  std::printf("| groundcap | %.2f | %.1f | %.3f | %.2f | %d |\n", Median(gw), n_rate / Median(gw),
-              ideal_s / Median(gw), Median(gc), gf);
-  std::printf("| TAO-style Python | %.2f | %.1f | %.3f | %.2f | %d |\n", Median(pw), n_rate / Median(pw),
-              ideal_s / Median(pw), Median(pc), pf);
+  std::printf("| groundcap | %.2f | %.1f | %.3f | %.2f | %.2f | %d |\n", Median(gw), n_rate / Median(gw),
+              ideal_s / Median(gw), Median(gc), Median(gt), gf);
+  std::printf("| TAO-style Python | %.2f | %.1f | %.3f | %.2f | %.2f | %d |\n", Median(pw), n_rate / Median(pw),
+              ideal_s / Median(pw), Median(pc), Median(pt), pf);
   std::printf("\nratio groundcap / Python samples/s: %.3f\n", Median(pw) / Median(gw));
 
-  kill(child, SIGKILL);
-  waitpid(child, nullptr, 0);
   fs::remove_all(root);
   ShutdownImageLibrary();
   return 0;

@@ -45,34 +45,48 @@ std::string Base64Encode(const std::string& bytes) {
   return out;
 }
 
-Result<std::string> Base64Decode(const std::string& text) {
+Result<std::string> Base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) {
     return Fail(ErrorKind::kInvalidInput, "base64: length is not a multiple of 4");
   }
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    bool last = i + 4 == text.size();
-    int pad = 0;
-    if (last && text[i + 3] == '=') pad = text[i + 2] == '=' ? 2 : 1;
-    int v[4];
-    for (int k = 0; k < 4 - pad; ++k) {
-      v[k] = kDecode[static_cast<unsigned char>(text[i + k])];
-      if (v[k] < 0) {
-        return Fail(ErrorKind::kInvalidInput,
-                    "base64: invalid character at offset " + std::to_string(i + k));
-      }
+  const size_t quads = text.size() / 4;
+  std::string out(quads * 3, '\0');
+  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  auto bad = [](size_t offset) {
+    return Fail(ErrorKind::kInvalidInput, "base64: invalid character at offset " + std::to_string(offset));
+  };
+  // Every quad but the last has no padding: one table look-up per character
+  // and a single sign test per quad (an invalid character is -1).
+  const size_t full = quads == 0 ? 0 : quads - 1;
+  for (size_t q = 0; q < full; ++q, in += 4, o += 3) {
+    const int a = kDecode[in[0]], b = kDecode[in[1]], c = kDecode[in[2]], d = kDecode[in[3]];
+    if ((a | b | c | d) < 0) {
+      for (size_t k = 0; k < 4; ++k)
+        if (kDecode[in[k]] < 0) return bad(q * 4 + k);
     }
-    for (int k = 4 - pad; k < 4; ++k) v[k] = 0;
-    uint32_t bits = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | v[3];
-    // Canonical form: the bits dropped by padding must be zero.
-    if ((pad == 1 && (bits & 0xFF)) || (pad == 2 && (bits & 0xFFFF))) {
-      return Fail(ErrorKind::kInvalidInput, "base64: non-zero bits before padding");
-    }
-    out.push_back(static_cast<char>(bits >> 16));
-    if (pad < 2) out.push_back(static_cast<char>((bits >> 8) & 0xFF));
-    if (pad < 1) out.push_back(static_cast<char>(bits & 0xFF));
+    const uint32_t bits = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+    o[0] = static_cast<unsigned char>(bits >> 16);
+    o[1] = static_cast<unsigned char>(bits >> 8);
+    o[2] = static_cast<unsigned char>(bits);
   }
+  if (quads == 0) return out;
+  const size_t i = full * 4;
+  const int pad = in[3] != '=' ? 0 : in[2] == '=' ? 2 : 1;
+  int v[4] = {0, 0, 0, 0};
+  for (int k = 0; k < 4 - pad; ++k) {
+    v[k] = kDecode[in[k]];
+    if (v[k] < 0) return bad(i + k);
+  }
+  const uint32_t bits = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+  // Canonical form: the bits dropped by padding must be zero.
+  if ((pad == 1 && (bits & 0xFF)) || (pad == 2 && (bits & 0xFFFF))) {
+    return Fail(ErrorKind::kInvalidInput, "base64: non-zero bits before padding");
+  }
+  o[0] = static_cast<unsigned char>(bits >> 16);
+  o[1] = static_cast<unsigned char>(bits >> 8);
+  o[2] = static_cast<unsigned char>(bits);
+  out.resize(out.size() - static_cast<size_t>(pad));
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/error.h"
@@ -105,7 +106,7 @@ RgbImage OrientForStorage(const RgbImage& upright, int orientation);
 /// Standard base64 (RFC 4648, no line breaks).
 std::string Base64Encode(const std::string& bytes);
 /// Strict decode; nullopt-like error on bad input.
-Result<std::string> Base64Decode(const std::string& text);
+Result<std::string> Base64Decode(std::string_view text);
 
 
 /// Process-wide libvips setup; call once from main before threads start.

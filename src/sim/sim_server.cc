@@ -1,4 +1,5 @@
 #include "sim/sim_server.h"
+#include "sim/inline_payloads.h"
 #include "sim/sim_usage.h"
 
 #include <httplib.h>
@@ -42,7 +43,7 @@ std::string TextOf(const nlohmann::json& content) {
 int64_t Tokens(size_t chars) { return static_cast<int64_t>(chars / 4 + 1); }
 
 /// Reads an OpenAI chat completions body.
-void ParseOpenAi(const nlohmann::json& body, SimRequest& r) {
+void ParseOpenAi(const nlohmann::json& body, const CutBody& cut, SimRequest& r) {
   r.model = body.value("model", "");
   for (const nlohmann::json& m : body.value("messages", nlohmann::json::array())) {
     std::string role = m.value("role", "");
@@ -67,7 +68,8 @@ void ParseOpenAi(const nlohmann::json& body, SimRequest& r) {
                           : iu.is_object() ? iu.value("url", "") : std::string();
         size_t comma = url.find(',');
         r.images.push_back(url.rfind("data:", 0) == 0 && comma != std::string::npos
-                               ? Base64Decode(url.substr(comma + 1)).value_or("")
+                               ? Base64Decode(cut.Resolve(std::string_view(url).substr(comma + 1)))
+                                     .value_or("")
                                : std::string());
       }
     }
@@ -80,7 +82,7 @@ void ParseOpenAi(const nlohmann::json& body, SimRequest& r) {
 }
 
 /// Reads a Gemini generateContent body (camelCase or snake_case).
-void ParseGemini(const nlohmann::json& body, SimRequest& r) {
+void ParseGemini(const nlohmann::json& body, const CutBody& cut, SimRequest& r) {
   for (const char* key : {"systemInstruction", "system_instruction"}) {
     if (!body.contains(key)) continue;
     for (const nlohmann::json& p : body[key].value("parts", nlohmann::json::array()))
@@ -90,7 +92,8 @@ void ParseGemini(const nlohmann::json& body, SimRequest& r) {
     for (const nlohmann::json& p : c.value("parts", nlohmann::json::array())) {
       if (p.contains("text")) r.prompt += p.value("text", "");
       for (const char* key : {"inlineData", "inline_data"})
-        if (p.contains(key)) r.images.push_back(Base64Decode(p[key].value("data", "")).value_or(""));
+        if (p.contains(key))
+          r.images.push_back(Base64Decode(cut.Resolve(p[key].value("data", ""))).value_or(""));
     }
   }
   for (const char* cfg_key : {"generationConfig", "generation_config"}) {
@@ -228,7 +231,7 @@ struct SimServer::Impl {
   std::atomic<int64_t> requests{0};
   std::atomic<int64_t> listings{0};
   mutable std::mutex mu;  // guards recent and rng
-  std::deque<nlohmann::json> recent;
+  std::deque<std::string> recent;  ///< raw bodies, parsed only when a test asks
   std::mt19937_64 rng;
 
   void Handle(const std::string& api, const httplib::Request& http, httplib::Response& res);
@@ -307,10 +310,12 @@ void SimServer::Impl::Handle(const std::string& api, const httplib::Request& htt
     res.status = status;
     res.set_content(body, kJsonType);
   };
-  nlohmann::json body = nlohmann::json::parse(http.body, nullptr, false);
+  // Inline images are cut out before parsing (inline_payloads.h).
+  const std::optional<CutBody> cut = CutInlinePayloads(http.body);
+  nlohmann::json body = nlohmann::json::parse(cut ? cut->json : http.body, nullptr, false);
   {
     std::lock_guard<std::mutex> lock(mu);
-    recent.push_back(body);
+    recent.push_back(http.body);
     if (recent.size() > 64) recent.pop_front();
   }
   if (body.is_discarded() || !body.is_object()) {
@@ -405,8 +410,9 @@ void SimServer::Impl::Handle(const std::string& api, const httplib::Request& htt
     return;
   }
 
-  if (gemini) ParseGemini(body, req);
-  else ParseOpenAi(body, req);
+  const CutBody none;
+  if (gemini) ParseGemini(body, cut ? *cut : none, req);
+  else ParseOpenAi(body, cut ? *cut : none, req);
   if (gemini) {
     static const std::regex kModel(R"(/models/([^/:]+):)");
     std::smatch m;
@@ -537,8 +543,14 @@ std::string SimServer::GeminiBaseUrl() const {
 int64_t SimServer::requests() const { return impl_->requests.load(); }
 int64_t SimServer::listings() const { return impl_->listings.load(); }
 std::vector<nlohmann::json> SimServer::RecentBodies() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return {impl_->recent.begin(), impl_->recent.end()};
+  std::deque<std::string> raw;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    raw = impl_->recent;
+  }
+  std::vector<nlohmann::json> bodies;
+  for (const std::string& b : raw) bodies.push_back(nlohmann::json::parse(b, nullptr, false));
+  return bodies;
 }
 
 }  // namespace groundcap

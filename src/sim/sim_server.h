@@ -24,7 +24,9 @@ struct SimRequest {
   std::string system;               ///< system instruction text
   std::string prompt;               ///< concatenated user text parts
   std::vector<std::string> images;  ///< decoded image bytes, in order
-  nlohmann::json body;              ///< the raw request body
+  /// The request body, parsed; large inline image payloads read "~<n>"
+  /// (cut out before parsing, inline_payloads.h): their bytes are `images`.
+  nlohmann::json body;
   nlohmann::json schema;            ///< structured-output schema, or null
   std::string api_key;              ///< key presented (Bearer or x-goog-api-key/?key=)
   std::string target;               ///< request path with query, e.g. to check no key leaks into URLs
@@ -86,7 +88,8 @@ class SimServer {
   /// Base URLs to put in a spec: "http://127.0.0.1:P/v1" and "http://127.0.0.1:P".
   std::string OpenAiBaseUrl() const;
   std::string GeminiBaseUrl() const;
-  /// Requests received (faulted ones included) and the last request bodies.
+  /// Requests received (faulted ones included) and the last request bodies
+  /// (64 at most, in full, parsed when asked).
   int64_t requests() const;
   /// Model-listing GETs received (preflight checks; not in requests()).
   int64_t listings() const;
