@@ -200,23 +200,15 @@ int CmdGenerate(const std::string& spec_path, const std::vector<std::string>& ov
     options.shard_index = shard->index;
     options.shard_count = shard->count;
   }
-  std::vector<StepStats> stats;
+  for (const StepPlan& plan : plans) cost.AddStep(plan.index, plan.logic->Name());
+  std::vector<StepStats> stats = RunSteps(plans, teacher.get(), options);
   bool stopped = false;
   std::string stop_reason;
-  for (const StepPlan& plan : plans) {
-    const TeacherStats before = teacher->Stats();
-    cost.BeginStep(plan.logic->Name());
-    StepStats s = RunStep(plan, teacher.get(), options);
-    const TeacherStats after = teacher->Stats();
-    s.requests = after.requests - before.requests;
-    s.tokens_in = after.usage.input_tokens - before.usage.input_tokens;
-    s.tokens_out = after.usage.output_tokens - before.usage.output_tokens;
+  for (const StepStats& s : stats) {
     if (s.changed > 0) GC_INFO("{}: {} samples redone because their fingerprint changed", s.name, s.changed);
-    stats.push_back(s);
-    if (s.stopped) {
+    if (s.stopped && !stopped) {
       stopped = true;
       stop_reason = s.stop_reason;
-      break;
     }
   }
   if (!stopped) CopyFileAtomic(stats.back().output_path, results_dir + "/annotations.jsonl");

@@ -104,9 +104,10 @@ void BudgetGate::Save() {
   if (!saved) GC_WARN("cannot write {}/spend.json: {}", results_dir_, saved.error().message);
 }
 
-std::optional<std::string> BudgetGate::Admit(const SampleJob& job) {
+std::optional<std::string> BudgetGate::Admit(int step, const SampleJob& job) {
   CostEstimate next;
-  if (estimator_) next = estimator_->Estimate(job.record);
+  auto estimator = estimators_.find(step);
+  if (estimator != estimators_.end() && estimator->second) next = estimator->second->Estimate(job.record);
   const Spend spent = Total();
   if (budget_.any()) {
     auto over = [&](const char* field, double limit, double spent_v, double flight_v, double next_v,
@@ -136,14 +137,14 @@ std::optional<std::string> BudgetGate::Admit(const SampleJob& job) {
     }
     if (why) return why;
   }
-  in_flight_[job.sample_id] = next;
+  in_flight_[{step, job.sample_id}] = next;
   reserved_ += next;
   estimated_ += next;
   return std::nullopt;
 }
 
-void BudgetGate::Finished(const std::string& sample_id) {
-  auto it = in_flight_.find(sample_id);
+void BudgetGate::Finished(int step, const std::string& sample_id) {
+  auto it = in_flight_.find({step, sample_id});
   if (it != in_flight_.end()) {
     reserved_ -= it->second;
     in_flight_.erase(it);

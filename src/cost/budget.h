@@ -59,10 +59,10 @@ class BudgetGate : public AdmissionControl {
  public:
   BudgetGate(Budget budget, Spend before, const Teacher* teacher, std::optional<ModelPrice> price,
              std::string currency, std::string results_dir);
-  /// The step whose samples are admitted next (not owned; null = no estimates).
-  void SetStep(const StepEstimator* estimator) { estimator_ = estimator; }
-  std::optional<std::string> Admit(const SampleJob& job) override;
-  void Finished(const std::string& sample_id) override;
+  /// The estimator of step `step`'s samples (not owned; none = no estimates).
+  void SetEstimator(int step, const StepEstimator* estimator) { estimators_[step] = estimator; }
+  std::optional<std::string> Admit(int step, const SampleJob& job) override;
+  void Finished(int step, const std::string& sample_id) override;
   /// Spend of the run directory now (before + this run's counters).
   Spend Total() const;
   /// Writes spend.json (also done at most once a second as samples finish).
@@ -77,8 +77,8 @@ class BudgetGate : public AdmissionControl {
   std::optional<ModelPrice> price_;
   std::string currency_;
   std::string results_dir_;
-  const StepEstimator* estimator_ = nullptr;
-  std::map<std::string, CostEstimate> in_flight_;
+  std::map<int, const StepEstimator*> estimators_;
+  std::map<std::pair<int, std::string>, CostEstimate> in_flight_;  ///< by step and sample id
   CostEstimate reserved_;   ///< sum over in_flight_
   CostEstimate estimated_;  ///< every sample admitted this run
   std::chrono::steady_clock::time_point last_save_{};

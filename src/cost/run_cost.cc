@@ -28,9 +28,9 @@ RunCost::RunCost(const Spec& spec, const Teacher* teacher)
                                        results_dir);
 }
 
-void RunCost::BeginStep(const std::string& name) {
+void RunCost::AddStep(int index, const std::string& name) {
   estimators_.push_back(std::make_unique<StepEstimator>(spec_, name));
-  gate_->SetStep(estimators_.back().get());
+  gate_->SetEstimator(index, estimators_.back().get());
 }
 
 nlohmann::json RunCost::SummaryJson() const {

@@ -29,8 +29,8 @@ class RunCost {
   RunCost(const Spec& spec, const Teacher* teacher);
   /// The admission hook for RunOptions::admission.
   AdmissionControl* gate() { return gate_.get(); }
-  /// Samples admitted from now on belong to step `name`.
-  void BeginStep(const std::string& name);
+  /// Estimates the samples admitted to step `index` as step `name`'s.
+  void AddStep(int index, const std::string& name);
   /// Writes spend.json.
   void Save() { gate_->Save(); }
   /// run_summary.json "cost": model, rule, price, estimated, actual, spend, budget.

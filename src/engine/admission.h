@@ -15,12 +15,12 @@ namespace groundcap {
 class AdmissionControl {
  public:
   virtual ~AdmissionControl() = default;
-  /// nullopt: admit `job`. Otherwise why not: admission stops (samples in
-  /// flight finish), the step is stopped with that reason (exit 3) and the
-  /// sample is left for a resume.
-  virtual std::optional<std::string> Admit(const SampleJob& job) = 0;
-  /// The sample admitted under `sample_id` left the run (recorded or not).
-  virtual void Finished(const std::string& sample_id) = 0;
+  /// nullopt: admit `job` to step `step` (StepPlan::index). Otherwise why
+  /// not: admission stops (samples in flight finish), the run is stopped
+  /// with that reason (exit 3) and the sample is left for a resume.
+  virtual std::optional<std::string> Admit(int step, const SampleJob& job) = 0;
+  /// The sample admitted to `step` under `sample_id` left the run (recorded or not).
+  virtual void Finished(int step, const std::string& sample_id) = 0;
 };
 
 }  // namespace groundcap

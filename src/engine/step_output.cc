@@ -35,6 +35,7 @@ namespace {
 /// Judges an ok record with the step's quality checks: writes its "flags"
 /// (when any) and makes its status "flagged" when one of them blocks.
 void ApplyReview(const StepLogic& logic, nlohmann::ordered_json& record, StepStats& stats) {
+  if (record.value("status", "") != "ok") return;
   record.erase("flags");
   std::vector<QualityFlag> flags = logic.Review(record);
   if (flags.empty()) return;
@@ -74,6 +75,18 @@ std::optional<std::string> InputRejectReason(const StepLogic& logic, const nlohm
     return "field \"" + key + "\" contains a NUL character (\\u0000): a path would end there and name another file";
   }
   return logic.ValidateInput(record);
+}
+
+nlohmann::ordered_json JudgedRecord(const StepLogic& logic, nlohmann::ordered_json record) {
+  StepStats scratch;
+  ApplyReview(logic, record, scratch);
+  return record;
+}
+
+nlohmann::ordered_json PassThroughRecord(nlohmann::ordered_json record, const std::string& sample_id) {
+  if (!IsUpstreamFlagged(record)) return UpstreamFailureRecord(std::move(record), sample_id);
+  record["sample_id"] = sample_id;
+  return record;
 }
 
 nlohmann::ordered_json UpstreamFailureRecord(nlohmann::ordered_json record, const std::string& sample_id) {
@@ -120,13 +133,10 @@ void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Jour
     std::string id = deriver.Derive(*rec);
     if (options.shard_count > 0 && ShardOf(id, options.shard_count) != options.shard_index) continue;
     nlohmann::ordered_json record;
-    if (IsUpstreamFlagged(*rec)) {
-      record = std::move(*rec);
-      record["sample_id"] = id;
-      CountUpstreamFlags(record, stats);
-    } else if (IsUpstreamFailure(*rec)) {
-      record = UpstreamFailureRecord(std::move(*rec), id);
-      ++stats.failed_upstream;
+    if (IsUpstreamFlagged(*rec) || IsUpstreamFailure(*rec)) {
+      if (IsUpstreamFlagged(*rec)) CountUpstreamFlags(*rec, stats);
+      else ++stats.failed_upstream;
+      record = PassThroughRecord(std::move(*rec), id);
     } else {
       std::optional<JournalIndexEntry> e = journal.Find(id);
       if (!e || (e->fingerprint != Fingerprint(config_fp, *rec))) {
@@ -136,7 +146,7 @@ void WriteStepOutput(const StepPlan& plan, const RunOptions& options, const Jour
       Result<JournalEntry> entry = journal.Read(e->offset);
       if (!entry) throw SetupError(entry.error().message);
       record = std::move(entry->record);
-      if (record.value("status", "") == "ok") ApplyReview(*plan.logic, record, stats);
+      ApplyReview(*plan.logic, record, stats);
     }
     const std::string status = record.value("status", "");
     if (status == "ok") {

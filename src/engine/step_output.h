@@ -44,6 +44,15 @@ std::optional<std::string> InputRejectReason(const StepLogic& logic, const nlohm
 /// "message" added when only that is missing.
 nlohmann::ordered_json UpstreamFailureRecord(nlohmann::ordered_json record, const std::string& sample_id);
 
+/// A recorded sample as the output holds it: the journal's record, judged
+/// by the step's Review when it is ok (flags written, status "flagged" when
+/// one blocks).
+nlohmann::ordered_json JudgedRecord(const StepLogic& logic, nlohmann::ordered_json record);
+
+/// A record an earlier step failed or flagged as the output holds it:
+/// UpstreamFailureRecord for a failure, the record plus `sample_id` for a flag.
+nlohmann::ordered_json PassThroughRecord(nlohmann::ordered_json record, const std::string& sample_id);
+
 /// Re-streams plan.input_jsonl (so memory stays bounded) and writes
 /// StepDir/annotations.jsonl in input order, each record read from the
 /// journal by offset and judged by the step's Review; recounts succeeded,

@@ -1,22 +1,14 @@
 #include "engine/step_runner.h"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <functional>
-#include <mutex>
 #include <thread>
 
 #include <fmt/core.h>
 
 #include "engine/cpu_pool.h"
-#include "engine/journal.h"
-#include "engine/progress.h"
-#include "engine/sample_id.h"
+#include "engine/runner_state.h"
 #include "engine/shard.h"
 #include "engine/step_output.h"
 #include "util/jsonl.h"
@@ -24,100 +16,13 @@
 
 namespace groundcap {
 
-std::vector<SpecField> WorkflowSpecFields() {
-  std::vector<SpecField> v;
-  v.push_back(MakeField("workflow.max_workers", FieldType::kInt, "4",
-                        "samples in flight at once (= concurrent teacher requests per step)", 1, 100000));
-  v.push_back(MakeField("workflow.force_reprocess", FieldType::kBool, "false",
-               "ignore checkpoints and redo every sample"));
-  v.push_back(MakeField("workflow.retry_failed", FieldType::kBool, "false",
-               "redo samples whose checkpoint is a failure (successes are kept)"));
-  v.push_back(MakeField("workflow.sample_deadline_s", FieldType::kFloat, "0",
-                        "fail a sample that takes longer than this many seconds (0 = no limit)", 0));
-  v.push_back(MakeField("quality.flagged_exit_nonzero", FieldType::kBool, "true",
-                        "exit status 1 when a sample is flagged, as when one failed"));
-  v.push_back(MakeField("workflow.stop_after_connection_failures", FieldType::kInt, "5",
-                        "stop the run (exit 3, resumable) when this many samples in a row could not reach "
-                        "the teacher at all (refused, DNS, unreachable); such samples are never recorded "
-                        "and a re-run redoes them (0 = never stop early)",
-                        0, 1000000000));
-  v.push_back(MakeField("workflow.limit", FieldType::kInt, "0",
-                        "a pilot: run only the first N records of the input (0 = all); a later run "
-                        "without it resumes and does not redo them (also --limit N)",
-                        0, 9.2e18));
-  v.push_back(ShardSpecField());
-  v.push_back(MakeField("data.input_jsonl", FieldType::kString, "\"\"", "input JSONL, one record per line"));
-  v.back().required = true;
-  v.push_back(MakeField("data.image_root", FieldType::kString, "\"\"",
-               "directory that relative image_path values are resolved against"));
-  return v;
-}
-
-RunOptions RunOptionsFromSpec(const Spec& spec) {
-  const std::string p = spec.pipeline() + ".";
-  RunOptions o;
-  o.results_dir = spec.Str("results_dir");
-  o.max_workers = static_cast<int>(spec.Int(p + "workflow.max_workers"));
-  o.force_reprocess = spec.Bool(p + "workflow.force_reprocess");
-  o.retry_failed = spec.Bool(p + "workflow.retry_failed");
-  o.sample_deadline_s = spec.Float(p + "workflow.sample_deadline_s");
-  o.stop_after_connection_failures = spec.Int(p + "workflow.stop_after_connection_failures");
-  o.limit = spec.Int(p + "workflow.limit");
-  return o;
-}
-
-nlohmann::json StepStats::ToJson() const {
-  nlohmann::json j = {{"name", name},           {"output", output_path},
-                      {"read", read},           {"rejected", rejected},
-                      {"resumed", resumed},     {"resumed_failed", resumed_failed},
-                      {"changed", changed},     {"retried_failed", retried_failed},
-                      {"processed", processed}, {"succeeded", succeeded},
-                      {"failed", failed},       {"failed_upstream", failed_upstream},
-                      {"unrecorded", unrecorded}, {"duplicate_ids", duplicate_ids},
-                      {"failed_by_kind", failed_by_kind}, {"flagged", flagged},
-                      {"flags_by_name", flags_by_name},   {"requests", requests},
-                      {"tokens_in", tokens_in},           {"tokens_out", tokens_out},
-                      {"stopped", stopped},
-                      {"elapsed_s", elapsed_s}};
-  if (stopped) j["stop_reason"] = stop_reason;
-  return j;
-}
-
-// ---- signals -------------------------------------------------------------
-
-std::atomic<int>& StopSignalCount() {
-  static std::atomic<int> count{0};
-  return count;
-}
-
-void RequestStop() { StopSignalCount().fetch_add(1); }
-
 namespace {
 
-extern "C" void OnStopSignal(int) {
-  if (StopSignalCount().fetch_add(1) >= 1) {
-    static const char kMsg[] = "\ngroundcap: second signal, exiting now (resumable)\n";
-    ssize_t ignored = ::write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
-    (void)ignored;
-    ::_exit(kExitStopped);
-  }
-}
-
-}  // namespace
-
-void InstallSignalHandlers() {
-  struct sigaction sa = {};
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
-// ---- machinery -----------------------------------------------------------
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
+using runner::Clock;
+using runner::Event;
+using runner::EventQueue;
+using runner::Slot;
+using runner::StepRun;
 
 /// After the grace period the teacher is stopped and cancels what it holds.
 /// A CPU round still running this long after it (time for a round that just
@@ -125,58 +30,6 @@ using Clock = std::chrono::steady_clock;
 /// behind; a sample still waiting kCancelWait after it is given up on.
 constexpr std::chrono::seconds kStuckAfterGrace{1};
 constexpr std::chrono::seconds kCancelWait{5};
-
-/// What the CPU workers and teacher callbacks hand to the coordinator.
-struct Event {
-  enum class Kind { kCpuDone, kReply } kind = Kind::kCpuDone;
-  int slot = 0;
-  uint64_t gen = 0;
-  StepAction action;
-  size_t index = 0;
-  TeacherReply reply;
-};
-
-class EventQueue {
- public:
-  void Push(Event e) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      q_.push_back(std::move(e));
-    }
-    cv_.notify_one();
-  }
-  bool PopWait(Event* out, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return !q_.empty(); })) return false;
-    *out = std::move(q_.front());
-    q_.pop_front();
-    return true;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Event> q_;
-};
-
-struct Slot {
-  bool busy = false;
-  uint64_t gen = 0;
-  /// Shared with the CPU round working on it, which may outlive the slot's
-  /// use of it when the round is abandoned (CpuPool::Abandon).
-  std::shared_ptr<SampleJob> job;
-  /// The job as admitted (id, record, warnings), kept when a deadline is
-  /// set: the failure of a sample whose round is abandoned is recorded from
-  /// it, since the abandoned round may still be writing to `job`.
-  SampleJob admitted;
-  std::string fingerprint;
-  std::string sample_id;    ///< of the sample admitted (for AdmissionControl::Finished)
-  std::vector<TeacherReply> replies;
-  size_t pending = 0;
-  bool in_cpu = false;
-  uint64_t cpu_ticket = 0;  ///< CpuPool ticket of the round in progress
-  Clock::time_point start;
-};
 
 /// The output record of a finished sample.
 nlohmann::ordered_json OutputRecord(const SampleJob& job, nlohmann::ordered_json out,
@@ -190,12 +43,19 @@ nlohmann::ordered_json OutputRecord(const SampleJob& job, nlohmann::ordered_json
   return out;
 }
 
-/// One step run; the calling thread coordinates and is the journal's writer.
+/// True for a failure that leaves the sample unrecorded (redone on resume).
+bool Unrecorded(const Error& e) {
+  return e.fatal_for_run() || e.kind == ErrorKind::kCancelled || e.kind == ErrorKind::kConnect;
+}
+
+/// One run of a chain of steps; the calling thread coordinates and is the
+/// only writer of the journals. All steps share the slots (max_workers
+/// samples in flight in all), and a step fed by the previous one starts on
+/// a sample as soon as the previous step finished it: the teacher is kept
+/// busy across the step boundary instead of draining and refilling.
 class Runner {
  public:
-  Runner(const StepPlan& plan, Teacher* teacher, const RunOptions& opt)
-      : plan_(plan), logic_(*plan.logic), teacher_(teacher), opt_(opt),
-        queue_(std::make_shared<EventQueue>()) {}
+  Runner(const std::vector<StepPlan>& plans, Teacher* teacher, const RunOptions& opt);
   /// Also runs when Run() throws (disk full, a throwing StepLogic): joins
   /// the CPU pool (its rounds own what they touch, see RunCpu).
   ~Runner() {
@@ -205,16 +65,22 @@ class Runner {
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  StepStats Run();
+  std::vector<StepStats> Run();
 
  private:
-  void Reject(const JsonlLine& line, const std::string& reason);
-  void HandleLine(const JsonlLine& line);
-  void Admit(SampleJob job, std::string fingerprint);
+  void Open(StepRun& s);
+  void AdmitMore();
+  bool NextLine(int k, JsonlLine* line);
+  void Reject(StepRun& s, const JsonlLine& line, const std::string& reason);
+  void HandleLine(int k, const JsonlLine& line);
+  void Emit(int k, int64_t out_line, const nlohmann::ordered_json& record);
+  void Admit(int k, SampleJob job, std::string fingerprint, int64_t out_line);
   void RunCpu(int slot_index, bool begin, std::vector<TeacherReply> replies);
   void OnEvent(Event& e);
   void OnAction(int slot_index, StepAction& action);
   void Finish(int slot_index, const nlohmann::ordered_json* output, const Error* error);
+  void FinishDoneSteps();
+  void FinishStep(int k);
   void CheckDeadlines();
   void AbandonStuckRounds();
   void OnConnectFailure(const Error& error);
@@ -222,105 +88,190 @@ class Runner {
     return Error::Make(ErrorKind::kDeadline, fmt::format("sample took longer than {} s", opt_.sample_deadline_s));
   }
   void StopAdmitting(const std::string& reason);
-  ProgressCounts Counts() const;
+  ProgressCounts Counts(int k) const;
+  bool AllFinished() const {
+    for (const StepRun& s : steps_)
+      if (!s.finished) return false;
+    return true;
+  }
 
-  const StepPlan& plan_;
-  StepLogic& logic_;
   Teacher* teacher_;
   RunOptions opt_;
+  std::vector<StepRun> steps_;
   std::shared_ptr<EventQueue> queue_;
   std::unique_ptr<CpuPool> pool_;
-  std::unique_ptr<Journal> journal_;
-  std::unique_ptr<JsonlReader> reader_;
-  std::unique_ptr<SampleIdDeriver> deriver_;
   std::FILE* rejects_ = nullptr;
-  std::string config_fp_;
   std::vector<Slot> slots_;
   int in_flight_ = 0;
   bool stop_admitting_ = false;
-  bool input_done_ = false;
-  StepStats stats_;
-  int64_t run_done_ = 0, run_failed_ = 0;
+  std::string stop_reason_;
+  Clock::time_point t0_;
   int stuck_limit_ = 4;                ///< stuck CPU workers that stop the run
-  int64_t lines_seen_ = 0;             ///< input lines read (workflow.limit counts these)
   int64_t connect_streak_ = 0;         ///< samples in a row that never reached the teacher
-  int64_t connect_unrecorded_ = 0;     ///< samples left unrecorded for that reason
   std::string last_connect_error_;
 };
+
+Runner::Runner(const std::vector<StepPlan>& plans, Teacher* teacher, const RunOptions& opt)
+    : teacher_(teacher), opt_(opt), steps_(plans.size()), queue_(std::make_shared<EventQueue>()) {
+  for (size_t k = 0; k < plans.size(); ++k) {
+    StepRun& s = steps_[k];
+    s.plan = &plans[k];
+    s.fed = k > 0 && plans[k].input_jsonl == StepDir(opt_.results_dir, plans[k - 1]) + "/annotations.jsonl";
+  }
+}
+
+void Runner::Open(StepRun& s) {
+  s.stats.name = s.plan->logic->Name();
+  std::string dir = StepDir(opt_.results_dir, *s.plan);
+  std::error_code ec;
+  std::filesystem::create_directories(dir + "/.ckpt", ec);
+  if (ec) throw SetupError(fmt::format("cannot create {}: {}", dir, ec.message()));
+  s.journal = std::make_unique<Journal>(dir + "/.ckpt/journal.jsonl", opt_.journal_sync_s);
+  s.deriver = std::make_unique<SampleIdDeriver>(s.plan->logic->ImageKey());
+  s.config_fp = s.plan->logic->ConfigFingerprint();
+  s.progress = std::make_unique<Progress>(StepDir("", *s.plan).substr(1), opt_.progress);
+  GC_INFO("{}: reading {}{} ({} checkpoints loaded)", s.stats.name, s.plan->input_jsonl,
+          s.fed ? " as the previous step writes it" : "", s.journal->size());
+}
 
 void Runner::StopAdmitting(const std::string& reason) {
   if (stop_admitting_) return;
   stop_admitting_ = true;
-  stats_.stopped = true;
-  stats_.stop_reason = reason;
-  GC_WARN("{}: stopping ({}); {} samples still in flight (recorded if they finish, else redone on resume)",
-          stats_.name, reason, in_flight_);
+  stop_reason_ = reason;
+  for (StepRun& s : steps_) {
+    if (s.finished || s.stats.stopped) continue;
+    s.stats.stopped = true;
+    s.stats.stop_reason = reason;
+  }
+  GC_WARN("stopping ({}); {} samples still in flight (recorded if they finish, else redone on resume)", reason,
+          in_flight_);
 }
 
-void Runner::Reject(const JsonlLine& line, const std::string& reason) {
+void Runner::Reject(StepRun& s, const JsonlLine& line, const std::string& reason) {
   // A line without an id is reported by one shard only.
   if (opt_.shard_count > 0 && ShardOfLine(line.text, opt_.shard_count) != opt_.shard_index) return;
-  ++stats_.rejected;
-  GC_WARN("{}:{}: rejected: {}", reader_->path(), line.line, reason);
+  ++s.stats.rejected;
+  GC_WARN("{}:{}: rejected: {}", s.plan->input_jsonl, line.line, reason);
   if (!rejects_) return;
   nlohmann::ordered_json j;
-  j["file"] = reader_->path();
+  j["file"] = s.plan->input_jsonl;
   j["line"] = line.line;
-  j["step"] = stats_.name;
+  j["step"] = s.stats.name;
   j["reason"] = reason;
   j["text"] = line.text.substr(0, 300);
-  std::string s = DumpJsonLine(j) + "\n";
-  std::fwrite(s.data(), 1, s.size(), rejects_);
+  std::string text = DumpJsonLine(j) + "\n";
+  std::fwrite(text.data(), 1, text.size(), rejects_);
   std::fflush(rejects_);
 }
 
-void Runner::HandleLine(const JsonlLine& line) {
-  if (line.too_long) return Reject(line, "line too long");
+/// The next input line of step `k`, or false when there is none now. Later
+/// steps are asked first (AdmitMore): a sample further along finishes sooner.
+bool Runner::NextLine(int k, JsonlLine* line) {
+  StepRun& s = steps_[k];
+  if (s.input_done) return false;
+  if (s.fed) {
+    if (s.feed.empty()) return false;
+    *line = std::move(s.feed.front());
+    s.feed.pop_front();
+    return true;
+  }
+  if (!s.reader) {
+    for (int j = 0; j < k; ++j)
+      if (!steps_[j].finished) return false;  // an input file of this run: written when they end
+    s.reader = std::make_unique<JsonlReader>(s.plan->input_jsonl);
+  }
+  if ((opt_.limit > 0 && s.lines_seen >= opt_.limit) || !s.reader->Next(line)) {
+    s.input_done = true;
+    return false;
+  }
+  ++s.lines_seen;
+  return true;
+}
+
+void Runner::AdmitMore() {
+  while (!stop_admitting_ && in_flight_ < static_cast<int>(slots_.size())) {
+    bool handled = false;
+    for (int k = static_cast<int>(steps_.size()) - 1; k >= 0 && !handled && !stop_admitting_; --k) {
+      JsonlLine line;
+      if (!NextLine(k, &line)) continue;
+      HandleLine(k, line);
+      handled = true;
+    }
+    if (!handled) return;
+  }
+}
+
+void Runner::HandleLine(int k, const JsonlLine& line) {
+  StepRun& s = steps_[k];
+  const StepLogic& logic = *s.plan->logic;
+  if (line.too_long) return Reject(s, line, "line too long");
   bool repaired = false;
   Result<nlohmann::ordered_json> rec = ParseJsonObjectLine(line.text, &repaired);
-  if (!rec) return Reject(line, rec.error().message);
-  if (std::optional<std::string> why = InputRejectReason(logic_, *rec)) return Reject(line, *why);
+  if (!rec) return Reject(s, line, rec.error().message);
+  if (std::optional<std::string> why = InputRejectReason(logic, *rec)) return Reject(s, line, *why);
   SampleJob job;
-  job.sample_id = deriver_->Derive(*rec);  // every record: ids are those of the whole input
+  job.sample_id = s.deriver->Derive(*rec);  // every record: ids are those of the whole input
   if (opt_.shard_count > 0 && ShardOf(job.sample_id, opt_.shard_count) != opt_.shard_index) return;
-  ++stats_.read;
+  ++s.stats.read;
+  const int64_t out_line = ++s.out_lines;  // the same lines WriteStepOutput writes
   job.line = line.line;
   if (repaired) job.warnings.push_back("invalid UTF-8 in the input line was replaced by U+FFFD");
   job.record = std::move(*rec);
   if (IsUpstreamFailure(job.record) || IsUpstreamFlagged(job.record)) {
-    ++run_done_;
-    return;  // passed through at the end, no teacher call
+    ++s.run_done;  // passed through, no teacher call
+    return Emit(k, out_line, PassThroughRecord(std::move(job.record), job.sample_id));
   }
-  std::string fp = Fingerprint(config_fp_, job.record);
-  std::optional<JournalIndexEntry> e = journal_->Find(job.sample_id);
+  std::string fp = Fingerprint(s.config_fp, job.record);
+  std::optional<JournalIndexEntry> e = s.journal->Find(job.sample_id);
   if (!opt_.force_reprocess && e) {
+    bool skip = false;
     if (e->fingerprint != fp) {
-      ++stats_.changed;
+      ++s.stats.changed;
     } else if (e->status == JournalStatus::kOk) {
-      ++stats_.resumed;
-      ++run_done_;
-      return;
+      ++s.stats.resumed;
+      skip = true;
     } else if (!opt_.retry_failed) {
-      ++stats_.resumed_failed;
-      ++run_done_;
-      ++run_failed_;
-      return;
+      ++s.stats.resumed_failed;
+      ++s.run_failed;
+      skip = true;
     } else {
-      ++stats_.retried_failed;
+      ++s.stats.retried_failed;
+    }
+    if (skip) {
+      ++s.run_done;
+      if (k + 1 < static_cast<int>(steps_.size()) && steps_[k + 1].fed) {
+        Result<JournalEntry> entry = s.journal->Read(e->offset);
+        if (!entry) throw SetupError(entry.error().message);
+        Emit(k, out_line, JudgedRecord(logic, std::move(entry->record)));
+      }
+      return;
     }
   }
   if (opt_.admission) {
-    if (std::optional<std::string> why = opt_.admission->Admit(job)) return StopAdmitting(*why);
+    if (std::optional<std::string> why = opt_.admission->Admit(s.plan->index, job)) return StopAdmitting(*why);
   }
-  Admit(std::move(job), std::move(fp));
+  Admit(k, std::move(job), std::move(fp), out_line);
 }
 
-void Runner::Admit(SampleJob job, std::string fingerprint) {
+/// Hands a finished sample of step `k`, as step k's output will hold it, to
+/// step k + 1 when that step is fed: as the line it will read there, so both
+/// see the same record (and fingerprint) whether fed or reading the file.
+void Runner::Emit(int k, int64_t out_line, const nlohmann::ordered_json& record) {
+  if (k + 1 >= static_cast<int>(steps_.size()) || !steps_[k + 1].fed) return;
+  JsonlLine line;
+  line.line = out_line;
+  line.text = DumpJsonLine(record);
+  steps_[k + 1].feed.push_back(std::move(line));
+}
+
+void Runner::Admit(int k, SampleJob job, std::string fingerprint, int64_t out_line) {
   int idx = 0;
   while (slots_[idx].busy) ++idx;
   Slot& s = slots_[idx];
   s.busy = true;
   ++s.gen;
+  s.step = k;
+  s.out_line = out_line;
   if (opt_.sample_deadline_s > 0) {
     s.admitted.sample_id = job.sample_id;
     s.admitted.line = job.line;
@@ -334,7 +285,8 @@ void Runner::Admit(SampleJob job, std::string fingerprint) {
   s.pending = 0;
   s.start = Clock::now();
   ++in_flight_;
-  ++stats_.processed;
+  ++steps_[k].in_flight;
+  ++steps_[k].stats.processed;
   RunCpu(idx, true, {});
 }
 
@@ -344,7 +296,7 @@ void Runner::RunCpu(int slot_index, bool begin, std::vector<TeacherReply> replie
   // The round owns what it touches (the job, the step, the queue) and not
   // `this`: an abandoned round may return after the run is over.
   std::shared_ptr<SampleJob> job = s.job;
-  std::shared_ptr<StepLogic> logic = plan_.logic;
+  std::shared_ptr<StepLogic> logic = steps_[s.step].plan->logic;
   std::shared_ptr<EventQueue> queue = queue_;
   uint64_t gen = s.gen;
   s.cpu_ticket = pool_->Run([job, logic, queue, slot_index, gen, begin, replies = std::move(replies)]() mutable {
@@ -369,6 +321,12 @@ void Runner::RunCpu(int slot_index, bool begin, std::vector<TeacherReply> replie
 }
 
 void Runner::OnEvent(Event& e) {
+  if (e.kind == Event::Kind::kReply) {  // what the step cost, late replies included
+    StepStats& cost = steps_[e.step].stats;
+    cost.requests += e.reply.attempts;
+    cost.tokens_in += e.reply.usage.input_tokens;
+    cost.tokens_out += e.reply.usage.output_tokens;
+  }
   Slot& s = slots_[e.slot];
   if (!s.busy || s.gen != e.gen) return;  // late reply of a sample already finished
   if (e.kind == Event::Kind::kCpuDone) {
@@ -383,9 +341,7 @@ void Runner::OnEvent(Event& e) {
   // Replies that end the sample unrecorded, whatever the step would make of
   // them: a resume redoes it.
   for (const TeacherReply& r : s.replies) {
-    if (r.error && (r.error->fatal_for_run() || r.error->kind == ErrorKind::kCancelled ||
-                    r.error->kind == ErrorKind::kConnect))
-      return Finish(e.slot, nullptr, &*r.error);
+    if (r.error && Unrecorded(*r.error)) return Finish(e.slot, nullptr, &*r.error);
   }
   RunCpu(e.slot, false, std::move(s.replies));
 }
@@ -406,14 +362,16 @@ void Runner::OnAction(int slot_index, StepAction& action) {
   s.replies.assign(n, TeacherReply{});
   s.pending = n;
   uint64_t gen = s.gen;
+  int step = s.step;
   std::shared_ptr<EventQueue> q = queue_;
   for (size_t i = 0; i < n; ++i) {
     // The callback only enqueues (it runs on the network thread).
-    teacher_->Submit(std::move(action.requests[i]), [q, slot_index, gen, i](TeacherReply r) {
+    teacher_->Submit(std::move(action.requests[i]), [q, slot_index, gen, step, i](TeacherReply r) {
       Event e;
       e.kind = Event::Kind::kReply;
       e.slot = slot_index;
       e.gen = gen;
+      e.step = step;
       e.index = i;
       e.reply = std::move(r);
       q->Push(std::move(e));
@@ -423,12 +381,15 @@ void Runner::OnAction(int slot_index, StepAction& action) {
 
 void Runner::Finish(int slot_index, const nlohmann::ordered_json* output, const Error* error) {
   Slot& s = slots_[slot_index];
-  if (error && (error->fatal_for_run() || error->kind == ErrorKind::kCancelled ||
-                error->kind == ErrorKind::kConnect)) {
+  StepRun& st = steps_[s.step];
+  if (error && Unrecorded(*error)) {
     // Not recorded: the sample stays unfinished and a resume redoes it. A
     // connection failure never reached the server, so redoing it is free.
     if (error->fatal_for_run()) StopAdmitting(fmt::format("{}: {}", ErrorKindName(error->kind), error->message));
-    if (error->kind == ErrorKind::kConnect) OnConnectFailure(*error);
+    if (error->kind == ErrorKind::kConnect) {
+      ++st.connect_unrecorded;
+      OnConnectFailure(*error);
+    }
   } else {
     // A round still in the CPU was abandoned and may write to the job: the
     // record comes from the admitted copy then.
@@ -439,11 +400,12 @@ void Runner::Finish(int slot_index, const nlohmann::ordered_json* output, const 
     entry.status = error ? JournalStatus::kFailed : JournalStatus::kOk;
     entry.record = OutputRecord(job, output ? *output : nlohmann::ordered_json(), error);
     if (error) entry.error = *error;
-    journal_->Append(entry);
-    ++run_done_;
-    if (error) ++run_failed_;
+    st.journal->Append(entry);
+    ++st.run_done;
+    if (error) ++st.run_failed;
+    Emit(s.step, s.out_line, JudgedRecord(*st.plan->logic, std::move(entry.record)));
   }
-  if (opt_.admission) opt_.admission->Finished(s.sample_id);
+  if (opt_.admission) opt_.admission->Finished(st.plan->index, s.sample_id);
   s.busy = false;
   ++s.gen;
   s.job.reset();
@@ -451,10 +413,10 @@ void Runner::Finish(int slot_index, const nlohmann::ordered_json* output, const 
   s.in_cpu = false;
   s.replies.clear();
   --in_flight_;
+  --st.in_flight;
 }
 
 void Runner::OnConnectFailure(const Error& error) {
-  ++connect_unrecorded_;
   ++connect_streak_;
   last_connect_error_ = error.message;
   const int64_t n = opt_.stop_after_connection_failures;
@@ -478,7 +440,7 @@ void Runner::CheckDeadlines() {
     // stuck in a loop): abandon it to a retired thread, with a replacement,
     // and record the failure from the admitted copy of the job.
     if (s.in_cpu && pool_->Abandon(s.cpu_ticket, true)) {
-      GC_WARN("{}: {}: a CPU worker is stuck past the deadline; leaving it behind", stats_.name,
+      GC_WARN("{}: {}: a CPU worker is stuck past the deadline; leaving it behind", steps_[s.step].stats.name,
               s.admitted.sample_id);
     }
     Error err = DeadlineError();
@@ -495,43 +457,79 @@ void Runner::AbandonStuckRounds() {
     Slot& s = slots_[i];
     if (!s.busy || !s.in_cpu) continue;
     if (pool_->Abandon(s.cpu_ticket, false))
-      GC_WARN("{}: a CPU worker is stuck; leaving it behind, its sample is redone on resume", stats_.name);
+      GC_WARN("{}: a CPU worker is stuck; leaving it behind, its sample is redone on resume",
+              steps_[s.step].stats.name);
     Error err = Error::Make(ErrorKind::kCancelled, "abandoned at the end of the grace period");
     Finish(static_cast<int>(i), nullptr, &err);
   }
 }
 
-ProgressCounts Runner::Counts() const {
+ProgressCounts Runner::Counts(int k) const {
+  const StepRun& s = steps_[k];
   ProgressCounts c;
-  c.done = run_done_;
-  c.skipped = stats_.resumed + stats_.resumed_failed;
-  c.failed = run_failed_;
-  c.in_flight = in_flight_;
-  c.records_read = stats_.read + stats_.rejected;
-  c.bytes_read = reader_->bytes_read();
-  c.file_size = reader_->file_size();
-  c.input_done = input_done_;
+  c.done = s.run_done;
+  c.skipped = s.stats.resumed + s.stats.resumed_failed;
+  c.failed = s.run_failed;
+  c.in_flight = s.in_flight;
+  c.records_read = s.stats.read + s.stats.rejected;
+  if (s.reader) {
+    c.bytes_read = s.reader->bytes_read();
+    c.file_size = s.reader->file_size();
+  } else if (s.fed) {  // what is known so far: the records handed over plus those still coming
+    c.records_read += static_cast<int64_t>(s.feed.size()) + steps_[k - 1].in_flight;
+  }
+  c.input_done = s.input_done;
   return c;
 }
 
-StepStats Runner::Run() {
-  auto t0 = Clock::now();
-  stats_.name = logic_.Name();
-  std::string dir = StepDir(opt_.results_dir, plan_);
-  std::error_code ec;
-  std::filesystem::create_directories(dir + "/.ckpt", ec);
-  if (ec) throw SetupError(fmt::format("cannot create {}: {}", dir, ec.message()));
-  reader_ = std::make_unique<JsonlReader>(plan_.input_jsonl);
-  journal_ = std::make_unique<Journal>(dir + "/.ckpt/journal.jsonl", opt_.journal_sync_s);
-  deriver_ = std::make_unique<SampleIdDeriver>(logic_.ImageKey());
+/// Ends every step, in order, whose input is all read and whose samples
+/// are all finished: its output is written (the next step's input file).
+void Runner::FinishDoneSteps() {
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    StepRun& s = steps_[k];
+    if (s.finished) continue;
+    if (s.fed && steps_[k - 1].finished && s.feed.empty()) s.input_done = true;
+    if (!s.input_done || s.in_flight > 0) return;
+    FinishStep(static_cast<int>(k));
+  }
+}
+
+void Runner::FinishStep(int k) {
+  StepRun& s = steps_[k];
+  s.finished = true;
+  if (s.connect_unrecorded > 0 && !s.stats.stopped) {
+    // Fewer than workflow.stop_after_connection_failures in a row, or the
+    // input ended first: the step is still unfinished, say why.
+    s.stats.stopped = true;
+    s.stats.stop_reason = fmt::format("{} samples could not reach the teacher (last: {}); re-run to redo them",
+                                      s.connect_unrecorded, last_connect_error_);
+  }
+  s.journal->Sync();
+  s.progress->Finish(Counts(k));
+  const StepRun* before = k > 0 ? &steps_[k - 1] : nullptr;
+  if (s.fed && before->stats.output_path.empty()) {
+    // Its input, the previous step's output, was not written: nothing to
+    // write in input order, nothing to recount; the samples it finished are
+    // in its journal for the resume.
+    s.stats.stopped = true;
+    if (s.stats.stop_reason.empty()) s.stats.stop_reason = before->stats.stop_reason;
+    s.stats.succeeded = s.run_done - s.run_failed;
+    s.stats.failed = s.run_failed;
+  } else if (s.reader || s.fed) {
+    WriteStepOutput(*s.plan, opt_, *s.journal, s.config_fp, s.stats);
+  }
+  s.stats.duplicate_ids = s.deriver->duplicates();
+  s.stats.elapsed_s = std::chrono::duration<double>(Clock::now() - t0_).count();
+}
+
+std::vector<StepStats> Runner::Run() {
+  t0_ = Clock::now();
+  for (StepRun& s : steps_) Open(s);
   rejects_ = std::fopen((opt_.results_dir + "/rejects.jsonl").c_str(), "ab");
-  config_fp_ = logic_.ConfigFingerprint();
   int cpu = opt_.cpu_threads > 0 ? opt_.cpu_threads : static_cast<int>(std::thread::hardware_concurrency());
   pool_ = std::make_unique<CpuPool>(std::max(1, cpu));
   stuck_limit_ = std::max(4, cpu);
   slots_.resize(static_cast<size_t>(std::max(1, opt_.max_workers)));
-  Progress progress(StepDir("", plan_).substr(1), opt_.progress);
-  GC_INFO("{}: reading {} ({} checkpoints loaded)", stats_.name, plan_.input_jsonl, journal_->size());
 
   Clock::time_point grace_end{};
   bool teacher_stopped = false;
@@ -541,25 +539,18 @@ StepStats Runner::Run() {
       StopAdmitting("signal");
       grace_end = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(opt_.grace_s * 1000));
     }
-    while (!stop_admitting_ && !input_done_ && in_flight_ < static_cast<int>(slots_.size())) {
-      JsonlLine line;
-      if ((opt_.limit > 0 && lines_seen_ >= opt_.limit) || !reader_->Next(&line)) {
-        input_done_ = true;
-        break;
-      }
-      ++lines_seen_;
-      HandleLine(line);
-    }
-    if (in_flight_ == 0 && (input_done_ || stop_admitting_)) break;
+    AdmitMore();
+    FinishDoneSteps();
+    if (in_flight_ == 0 && (AllFinished() || stop_admitting_)) break;
     if (grace_end != Clock::time_point{} && Clock::now() > grace_end) {
       if (!teacher_stopped) {
-        GC_WARN("{}: grace period over, cancelling {} samples in flight", stats_.name, in_flight_);
+        GC_WARN("grace period over, cancelling {} samples in flight", in_flight_);
         if (teacher_) teacher_->Stop();
         teacher_stopped = true;
       }
       // Rounds stuck in step code (a blocking read, a loop) are left behind
-      // on their threads: their samples stay unrecorded. The journal is only
-      // written by this thread, so nothing is half-written.
+      // on their threads: their samples stay unrecorded. The journals are
+      // only written by this thread, so nothing is half-written.
       if (Clock::now() > grace_end + kStuckAfterGrace) AbandonStuckRounds();
       if (Clock::now() > grace_end + kCancelWait) {
         // A teacher that never delivers its cancellations must not hold the run either.
@@ -574,24 +565,21 @@ StepStats Runner::Run() {
     Event e;
     if (queue_->PopWait(&e, std::chrono::milliseconds(100))) OnEvent(e);
     CheckDeadlines();
-    progress.Update(Counts());
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      if (steps_[k].finished) continue;
+      steps_[k].progress->Update(Counts(static_cast<int>(k)));  // the first step not finished
+      break;
+    }
   }
   pool_.reset();  // joins the workers left: they are idle (stuck ones were detached)
-  if (connect_unrecorded_ > 0 && !stats_.stopped) {
-    // Fewer than workflow.stop_after_connection_failures in a row, or the
-    // input ended first: the step is still unfinished, say why.
-    stats_.stopped = true;
-    stats_.stop_reason = fmt::format("{} samples could not reach the teacher (last: {}); re-run to redo them",
-                                     connect_unrecorded_, last_connect_error_);
-  }
-  journal_->Sync();
-  progress.Finish(Counts());
   if (rejects_) std::fclose(rejects_);
   rejects_ = nullptr;
-  WriteStepOutput(plan_, opt_, *journal_, config_fp_, stats_);
-  stats_.duplicate_ids = deriver_->duplicates();
-  stats_.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  return stats_;
+  // A stopped run: the steps left end now, in order, without their output.
+  for (size_t k = 0; k < steps_.size(); ++k)
+    if (!steps_[k].finished) FinishStep(static_cast<int>(k));
+  std::vector<StepStats> stats;
+  for (StepRun& s : steps_) stats.push_back(std::move(s.stats));
+  return stats;
 }
 
 }  // namespace
@@ -600,9 +588,13 @@ std::string StepDir(const std::string& results_dir, const StepPlan& plan) {
   return fmt::format("{}/step_{}_{}", results_dir, plan.index, plan.logic->Name());
 }
 
-StepStats RunStep(const StepPlan& plan, Teacher* teacher, const RunOptions& options) {
-  Runner runner(plan, teacher, options);
+std::vector<StepStats> RunSteps(const std::vector<StepPlan>& plans, Teacher* teacher, const RunOptions& options) {
+  Runner runner(plans, teacher, options);
   return runner.Run();
+}
+
+StepStats RunStep(const StepPlan& plan, Teacher* teacher, const RunOptions& options) {
+  return RunSteps({plan}, teacher, options).front();
 }
 
 }  // namespace groundcap

@@ -69,7 +69,8 @@ struct StepStats {
   int64_t failed_upstream = 0;   ///< input already failed: passed through
   int64_t flagged = 0;           ///< status "flagged" in the final output (upstream included)
   std::map<std::string, int64_t> flags_by_name;  ///< every flag raised, blocking or not
-  /// What this step cost (teacher counters before/after it; set by generate).
+  /// What this step cost: HTTP requests (retries included) and tokens of
+  /// the replies its samples received, late ones included.
   int64_t requests = 0, tokens_in = 0, tokens_out = 0;
   int64_t unrecorded = 0;        ///< not finished (stopped run)
   int64_t duplicate_ids = 0;     ///< ids that needed an occurrence suffix
@@ -90,10 +91,20 @@ void RequestStop();
 /// repaired on open, outputs are written atomically, so nothing is corrupted).
 void InstallSignalHandlers();
 
-/// Runs one step. `teacher` may be null for steps that never send requests.
-/// Throws SetupError for unusable inputs/outputs (missing input file, disk
-/// full); per-sample problems are counted, never thrown. An exception from
-/// StepLogic::Begin/Continue fails that sample (kind internal).
+/// Runs the steps of a run, in one pass: a step whose input is the previous
+/// step's annotations.jsonl is fed each sample as soon as the previous step
+/// finishes it (the same record the file will hold, so outputs, checkpoints
+/// and resume are those of running the steps one after the other), and all
+/// steps share max_workers samples in flight. A step reading another file
+/// starts when every earlier step is finished. `teacher` may be null for
+/// steps that never send requests. Throws SetupError for unusable
+/// inputs/outputs (missing input file, disk full); per-sample problems are
+/// counted, never thrown. An exception from StepLogic::Begin/Continue fails
+/// that sample (kind internal). One StepStats per plan; when the run stops,
+/// the steps not finished are `stopped`.
+std::vector<StepStats> RunSteps(const std::vector<StepPlan>& plans, Teacher* teacher, const RunOptions& options);
+
+/// RunSteps for one step.
 StepStats RunStep(const StepPlan& plan, Teacher* teacher, const RunOptions& options);
 
 /// "step_<N>_<name>" under results_dir.

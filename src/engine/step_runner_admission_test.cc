@@ -27,13 +27,13 @@ using testing_util::RunEcho;
 class CountingAdmission : public AdmissionControl {
  public:
   explicit CountingAdmission(int allow) : allow_(allow) {}
-  std::optional<std::string> Admit(const SampleJob& job) override {
+  std::optional<std::string> Admit(int, const SampleJob& job) override {
     if (admitted_ >= allow_) return "test budget";
     ++admitted_;
     ++open_[job.sample_id];
     return std::nullopt;
   }
-  void Finished(const std::string& sample_id) override {
+  void Finished(int, const std::string& sample_id) override {
     ++finished_;
     if (--open_[sample_id] == 0) open_.erase(sample_id);
   }
