@@ -116,7 +116,10 @@ Runner::Runner(const std::vector<StepPlan>& plans, Teacher* teacher, const RunOp
   for (size_t k = 0; k < plans.size(); ++k) {
     StepRun& s = steps_[k];
     s.plan = &plans[k];
-    s.fed = k > 0 && plans[k].input_jsonl == StepDir(opt_.results_dir, plans[k - 1]) + "/annotations.jsonl";
+    if (k == 0) continue;
+    namespace fs = std::filesystem;  // "out/" and "out" name the same results_dir
+    const fs::path previous_output = StepDir(opt_.results_dir, plans[k - 1]) + "/annotations.jsonl";
+    s.fed = fs::path(plans[k].input_jsonl).lexically_normal() == previous_output.lexically_normal();
   }
 }
 
