@@ -11,7 +11,9 @@ namespace groundcap {
 std::vector<SpecField> WorkflowSpecFields() {
   std::vector<SpecField> v;
   v.push_back(MakeField("workflow.max_workers", FieldType::kInt, "4",
-                        "samples in flight at once (= concurrent teacher requests per step)", 1, 100000));
+                        "samples in flight at once over all steps (= concurrent teacher requests; a step "
+                        "fed by the one before it shares them)",
+                        1, 100000));
   v.push_back(MakeField("workflow.force_reprocess", FieldType::kBool, "false",
                "ignore checkpoints and redo every sample"));
   v.push_back(MakeField("workflow.retry_failed", FieldType::kBool, "false",
