@@ -21,6 +21,7 @@
 #include "sim/synth.h"
 #include "util/error.h"
 #include "util/test_util.h"
+#include "verify/verify_step.h"
 
 namespace groundcap {
 namespace {
@@ -221,7 +222,7 @@ TEST_F(CostE2eTest, PlanGivesHandComputedNumbersOnATinyInput) {
             "currency: EUR\nmodels:\n  Qwen2.5-VL-7B-Instruct:\n    input_per_million: 1.0\n"
             "    output_per_million: 2.0\n    date: \"2026-12-01\"\n");
   PlanOptions po;
-  po.spec_path = Spec(dir_ / "plan", "[\"0\", \"1\"]");
+  po.spec_path = Spec(dir_ / "plan", "[\"0\", \"1\", \"2\"]");
   po.prices = (dir_ / "prices.yaml").string();
   po.json = true;
   ::testing::internal::CaptureStdout();
@@ -254,10 +255,59 @@ TEST_F(CostE2eTest, PlanGivesHandComputedNumbersOnATinyInput) {
   EXPECT_EQ(s1["input_image_tokens"].get<int64_t>(), 1687);
   EXPECT_EQ(s1["input_text_tokens"].get<int64_t>(), 519);
   EXPECT_EQ(s1["output_tokens"].get<int64_t>(), 120);
-  // Cost: input (2*1687 + s0 text + 519) at 1 EUR/M, output 210 at 2 EUR/M.
-  const int64_t in = 2 * 1687 + s0["input_text_tokens"].get<int64_t>() + 519;
-  EXPECT_NEAR(plan["total"]["cost"].get<double>(), in * 1.0 / 1e6 + 210 * 2.0 / 1e6, 1e-12);
+  // Step 2 (verification) from the captions: one crop per guessed
+  // expression (1 + 2), boxes unknown, so each crop at the largest size
+  // sent, max_crop_pixels = 448x448: 16*16 = 256 tokens; 4 crops per
+  // request -> one request per sample; output 24 per crop = 72. Text: the
+  // verification prompt for 1 crop of a 12-byte claim, and for 2 crops of
+  // 37/2 = 18 bytes each.
+  const nlohmann::json& s2 = plan["steps"][2];
+  EXPECT_EQ(s2["name"], "verification");
+  EXPECT_EQ(s2["requests"].get<int64_t>(), 2);
+  EXPECT_EQ(s2["images"].get<int64_t>(), 3);
+  EXPECT_EQ(s2["refused_images"].get<int64_t>(), 1) << "missing.jpg";
+  EXPECT_EQ(s2["input_image_tokens"].get<int64_t>(), 3 * 256);
+  const VerifyItem claim12{{1000, 1000, 1000, 1000}, std::string(12, 'x')};
+  const VerifyItem claim18{{1000, 1000, 1000, 1000}, std::string(18, 'x')};
+  EXPECT_EQ(s2["input_text_tokens"].get<int64_t>(),
+            static_cast<int64_t>((VerifyPrompt({claim12}).size() + 3) / 4 + (VerifyPrompt({claim18, claim18}).size() + 3) / 4));
+  EXPECT_EQ(s2["output_tokens"].get<int64_t>(), 72);
+  // Cost: input (2*1687 + s0 text + 519 + s2 in) at 1 EUR/M, output 282 at 2 EUR/M.
+  const int64_t in = 2 * 1687 + s0["input_text_tokens"].get<int64_t>() + 519 + s2["input_tokens"].get<int64_t>();
+  EXPECT_NEAR(plan["total"]["cost"].get<double>(), in * 1.0 / 1e6 + 282 * 2.0 / 1e6, 1e-12);
   EXPECT_EQ(plan["price"]["currency"], "EUR");
+}
+
+TEST_F(CostE2eTest, VerificationPlanMatchesTheServerCounts) {
+  // Steps 0 and 1 find the boxes; then plan estimates step 2 from them and
+  // step 2 runs: the requests are exact, the image tokens too (each crop's
+  // size as Begin prepares it), and the text is over by at most the digits
+  // of the boxes (the estimate writes each as 1000,1000,1000,1000).
+  StartSim(6);
+  const fs::path results = dir_ / "verify";
+  const std::string spec = Spec(results, "[\"0\", \"1\"]");
+  ASSERT_EQ(Generate(spec), kExitOk) << stderr_;
+  // Small crops go at their own size (no upscaling to 224x224): each one's
+  // tokens then depend on the box, the margin and the image's edges.
+  const std::vector<std::string> step2 = {"image_grounding.workflow.steps=[\"2\"]",
+                                          "image_grounding.verify.min_crop_pixels=64"};
+  PlanOptions po;
+  po.spec_path = spec;
+  po.overrides = step2;
+  po.json = true;
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(CmdPlan(po), kExitOk);
+  nlohmann::json plan = nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  const nlohmann::json& est = plan["steps"][0];
+  ASSERT_EQ(est["name"], "verification");
+  ASSERT_GT(est["images"].get<int64_t>(), 6) << "the boxes step 1 found";
+
+  ASSERT_EQ(Generate(spec, step2), kExitOk) << stderr_;
+  nlohmann::json actual = nlohmann::json::parse(ReadFile(results / "run_summary.json"))["cost"]["actual"];
+  EXPECT_EQ(est["requests"].get<int64_t>(), actual["requests"].get<int64_t>());
+  const int64_t over = est["input_tokens"].get<int64_t>() - actual["input_tokens"].get<int64_t>();
+  EXPECT_GE(over, 0) << plan.dump(2) << actual.dump(2);
+  EXPECT_LE(over, 3 * est["images"].get<int64_t>() + est["requests"].get<int64_t>()) << plan.dump(2) << actual.dump(2);
 }
 
 TEST_F(CostE2eTest, PlanAfterAPilotCountsOnlyWhatIsLeft) {

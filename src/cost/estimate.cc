@@ -1,6 +1,7 @@
 #include "cost/estimate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -9,6 +10,7 @@
 #include "cost/image_header.h"
 #include "grounding/grounding_prompts.h"
 #include "grounding/grounding_steps.h"
+#include "image/draw.h"
 #include "image/image_spec.h"
 #include "region_caption/region_caption.h"
 #include "util/file_read.h"
@@ -119,8 +121,9 @@ StepEstimator::StepEstimator(const Spec& spec, std::string step) : step_(std::mo
   prepare_ = PrepareOptionsFromSpec(spec, spec.pipeline());
   limits_ = ImageLimitsFromSpec(spec, spec.pipeline());
   image_root_ = spec.Str(p + "data.image_root");
-  estimated_ = step_ != "verification";
-  if (spec.pipeline() == kImageGrounding) {
+  grounding_ = spec.pipeline() == kImageGrounding;
+  if (step_ == "verification") verify_ = VerifyConfigFromSpec(spec);
+  if (grounding_) {
     expressions_per_request_ = std::max<int64_t>(1, spec.Int(p + "grounding.expressions_per_request"));
     std::string tmpl = DefaultExtractionPrompt();
     const std::string file = spec.Str(p + "prompts.extraction_file");
@@ -136,9 +139,9 @@ StepEstimator::StepEstimator(const Spec& spec, std::string step) : step_(std::mo
 }
 
 CostEstimate StepEstimator::Estimate(const nlohmann::ordered_json& record, std::string* refusal) const {
+  if (step_ == "verification") return EstimateVerification(record, refusal);
   CostEstimate e;
   e.samples = 1;
-  if (!estimated_) return e;
   const std::string path = ResolveImagePath(image_root_, StringField(record, image_key_));
   std::string why;
   std::optional<Size> size = HeaderSize(path, limits_, &why);
@@ -148,7 +151,7 @@ CostEstimate StepEstimator::Estimate(const nlohmann::ordered_json& record, std::
     return e;
   }
   const int64_t per_image = ImageTokens(teacher_.rule, PreparedSize(*size, prepare_), teacher_.media_resolution);
-  const int64_t cap = teacher_.max_output_tokens > 0 ? teacher_.max_output_tokens : INT64_MAX;
+  const int64_t cap = OutputCap();
   if (step_ == "expression_extraction") {
     const std::string caption = StringField(record, "caption");
     e.requests = 1;
@@ -182,6 +185,100 @@ CostEstimate StepEstimator::Estimate(const nlohmann::ordered_json& record, std::
   }
   e.images = e.requests;
   e.image_tokens = per_image * e.images;
+  return e;
+}
+
+namespace {
+
+/// One crop the verification step would send: its box (null when planning
+/// before the boxes exist) and the claim asked about it.
+struct PlannedCrop {
+  std::optional<Box> box;
+  std::string text;
+};
+
+std::optional<Box> BoxOf(const nlohmann::ordered_json& b) {
+  if (!b.is_array() || b.size() != 4) return std::nullopt;
+  for (const auto& v : b)
+    if (!v.is_number()) return std::nullopt;
+  return Box{b[0].get<double>(), b[1].get<double>(), b[2].get<double>(), b[3].get<double>()};
+}
+
+}  // namespace
+
+CostEstimate StepEstimator::EstimateVerification(const nlohmann::ordered_json& record, std::string* refusal) const {
+  CostEstimate e;
+  e.samples = 1;
+  // The crops the step would ask about, by the same rules as its subjects
+  // (grounding_verify.cc, region_verify.cc); before the boxes exist, one
+  // crop per expression guessed from the caption, or per input box.
+  std::vector<PlannedCrop> crops;
+  auto expressions = record.find("expressions");
+  auto regions = record.find("regions");
+  if (grounding_ && expressions != record.end() && expressions->is_array()) {
+    for (const auto& x : *expressions) {
+      if (!x.is_object() || !x.contains("instances") || !x["instances"].is_array()) continue;
+      for (const auto& inst : x["instances"]) {
+        std::optional<Box> b = inst.is_object() ? BoxOf(inst.value("bbox", nlohmann::ordered_json())) : std::nullopt;
+        if (b) crops.push_back({b, x.value("text", "")});
+      }
+    }
+  } else if (!grounding_ && regions != record.end() && regions->is_array()) {
+    for (const auto& r : *regions) {
+      if (!r.is_object() || r.value("status", "") != "ok" || r.value("caption", "").empty()) continue;
+      if (std::optional<Box> b = BoxOf(r.value("bbox", nlohmann::ordered_json())))
+        crops.push_back({b, r.value("caption", "")});
+    }
+  } else if (grounding_) {  // planning from the caption
+    const std::string caption = StringField(record, "caption");
+    const int64_t n =
+        std::max<int64_t>(1, (Words(caption) + kCaptionWordsPerExpression - 1) / kCaptionWordsPerExpression);
+    const std::string text(caption.size() / static_cast<size_t>(n), 'x');
+    crops.assign(static_cast<size_t>(n), PlannedCrop{std::nullopt, text});
+  } else {  // planning from the input boxes
+    auto it = record.find(bbox_key_);
+    const size_t n = it != record.end() && it->is_array() ? std::min<size_t>(max_boxes_, it->size()) : 0;
+    crops.assign(n, PlannedCrop{std::nullopt, std::string(kAssumedRegionCaptionBytes, 'x')});
+  }
+  if (crops.empty()) return e;  // nothing to verify: no request, the image is not read
+
+  std::string why;
+  const std::optional<Size> image =
+      HeaderSize(ResolveImagePath(image_root_, StringField(record, image_key_)), limits_, &why);
+  if (!image) {  // Begin could not load it: the sample fails without a request
+    e.refused = 1;
+    if (refusal) *refusal = why;
+    return e;
+  }
+  const size_t per_request = static_cast<size_t>(std::max(1, verify_.crops_per_request));
+  e.requests = static_cast<int64_t>((crops.size() + per_request - 1) / per_request);
+  e.images = static_cast<int64_t>(crops.size());
+  for (size_t i = 0; i < crops.size(); i += per_request) {
+    std::vector<VerifyItem> items;
+    for (size_t k = i; k < std::min(crops.size(), i + per_request); ++k)
+      items.push_back({{1000, 1000, 1000, 1000}, crops[k].text});  // widest numbers: an upper bound
+    e.text_tokens += TextTokens(VerifyPrompt(items).size());
+  }
+  for (const PlannedCrop& c : crops) {
+    // The crop as Begin prepares it: the box's surroundings, upscaled to
+    // min_crop_pixels or downscaled to max_crop_pixels. Unknown box: the
+    // largest crop sent.
+    Size crop{0, 0};
+    if (c.box) {
+      const Box r = CropRect(*c.box, verify_.margin, *image);
+      crop = Size{static_cast<int>(r.width()), static_cast<int>(r.height())};
+    } else {
+      const int side = static_cast<int>(std::sqrt(static_cast<double>(verify_.max_crop_pixels)));
+      crop = Size{side, side};
+    }
+    PrepareOptions p;
+    p.resize = PrepareOptions::Resize::kPixelBudget;
+    p.allow_upscale = static_cast<int64_t>(crop.width) * crop.height < verify_.min_crop_pixels;
+    p.max_pixels = p.allow_upscale ? verify_.min_crop_pixels : verify_.max_crop_pixels;
+    e.image_tokens += ImageTokens(teacher_.rule, PreparedSize(crop, p), teacher_.media_resolution);
+  }
+  const int64_t cap = OutputCap();
+  e.output_tokens = std::min(cap * e.requests, kVerifyOutputPerCrop * static_cast<int64_t>(crops.size()));
   return e;
 }
 

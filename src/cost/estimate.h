@@ -15,6 +15,7 @@
 
 #include "cost/token_rules.h"
 #include "image/image.h"
+#include "verify/verify_step.h"
 #include "spec/spec.h"
 
 namespace groundcap {
@@ -52,10 +53,6 @@ class StepEstimator {
   /// `step` is the StepLogic name ("expression_extraction", "grounding",
   /// "verification", "region_caption").
   StepEstimator(const Spec& spec, std::string step);
-  /// False for steps with no estimate (verification: depends on the boxes
-  /// found). Their samples are admitted while the spend so far is under the
-  /// budget, and plan says "not estimated".
-  bool estimated() const { return estimated_; }
   const std::string& step() const { return step_; }
   const TeacherModel& teacher() const { return teacher_; }
   /// The estimate for one input record of this step (samples = 1). When its
@@ -63,8 +60,14 @@ class StepEstimator {
   CostEstimate Estimate(const nlohmann::ordered_json& record, std::string* refusal = nullptr) const;
 
  private:
+  /// Output tokens one request may return: max_tokens, or 2^40 when unset
+  /// (so that a product with the request count cannot overflow).
+  int64_t OutputCap() const { return teacher_.max_output_tokens > 0 ? teacher_.max_output_tokens : int64_t{1} << 40; }
+  /// The verification step: one crop per box, crops_per_request per request.
+  CostEstimate EstimateVerification(const nlohmann::ordered_json& record, std::string* refusal) const;
+
   std::string step_;
-  bool estimated_ = true;
+  bool grounding_ = true;  ///< the pipeline: image grounding, else region captioning
   TeacherModel teacher_;
   PrepareOptions prepare_;
   ImageLimits limits_;
@@ -74,6 +77,7 @@ class StepEstimator {
   int64_t extraction_prompt_bytes_ = 0;  ///< template without {caption}
   int64_t expressions_per_request_ = 8;
   int64_t max_boxes_ = 10;
+  VerifyConfig verify_;
 };
 
 /// Output heuristics (documented in docs/formats.md "Token estimates").
@@ -83,6 +87,8 @@ inline constexpr int64_t kGroundingOutputPerExpression = 40;
 inline constexpr int64_t kCaptionWordsPerExpression = 4;  ///< planning step 1 from captions
 inline constexpr int64_t kRegionPromptTokens = 200;
 inline constexpr int64_t kRegionOutputPerRegion = 60;
+inline constexpr int64_t kVerifyOutputPerCrop = 24;       ///< {"crop": n, "answer": ..., "reason": a few words}
+inline constexpr int64_t kAssumedRegionCaptionBytes = 4 * kRegionOutputPerRegion;  ///< planning before captions exist
 
 }  // namespace groundcap
 

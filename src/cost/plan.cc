@@ -79,7 +79,8 @@ nlohmann::json PlanRun(const Spec& spec, const std::vector<StepPlan>& plans, boo
       Result<nlohmann::ordered_json> rec = line.too_long ? Result<nlohmann::ordered_json>(tl::unexpected(
                                                                Error::Make(ErrorKind::kInvalidInput, "too long")))
                                                          : ParseJsonObjectLine(line.text);
-      if (!rec || (!from_captions && InputRejectReason(*plan.logic, *rec))) {
+      // From the pipeline's input, the lines its first step would reject never reach this one.
+      if (!rec || InputRejectReason(from_captions ? *plans.front().logic : *plan.logic, *rec)) {
         ++c.rejected;
         continue;
       }
@@ -108,11 +109,9 @@ nlohmann::json PlanRun(const Spec& spec, const std::vector<StepPlan>& plans, boo
     s["done"] = c.done;
     s["to_do"] = c.est.samples;
     s["rejected"] = c.rejected;
-    s["estimated"] = estimator.estimated();
     s.erase("samples");
     if (price) s["cost"] = CostOf(*price, c.est.input_tokens(), c.est.output_tokens);
-    if (!estimator.estimated()) s["note"] = "not estimated: its requests depend on the boxes found";
-    else if (from_captions) s["note"] = "estimated from the captions: the previous step has not written its output";
+    if (from_captions) s["note"] = "estimated from the pipeline's input: the previous step has not written its output";
     steps.push_back(s);
   }
   out["steps"] = steps;

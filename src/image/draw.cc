@@ -224,15 +224,21 @@ std::pair<int, int> DfTextCell(int x, int y) { return {x + 4 + 2, y + 20 - kDfGl
 
 }  // namespace
 
-RgbImage CropAround(const RgbImage& image, const Box& box, double margin, Box* rect) {
+Box CropRect(const Box& box, double margin, Size image) {
   const double mx = box.width() * margin;
   const double my = box.height() * margin;
   const int x1 = std::clamp(static_cast<int>(std::floor(box.x1 - mx)), 0, image.width - 1);
   const int y1 = std::clamp(static_cast<int>(std::floor(box.y1 - my)), 0, image.height - 1);
   const int x2 = std::clamp(static_cast<int>(std::ceil(box.x2 + mx)), x1 + 1, image.width);
   const int y2 = std::clamp(static_cast<int>(std::ceil(box.y2 + my)), y1 + 1, image.height);
-  if (rect) *rect = Box{static_cast<double>(x1), static_cast<double>(y1), static_cast<double>(x2),
-                        static_cast<double>(y2)};
+  return Box{static_cast<double>(x1), static_cast<double>(y1), static_cast<double>(x2), static_cast<double>(y2)};
+}
+
+RgbImage CropAround(const RgbImage& image, const Box& box, double margin, Box* rect) {
+  const Box r = CropRect(box, margin, Size{image.width, image.height});
+  if (rect) *rect = r;
+  const int x1 = static_cast<int>(r.x1), y1 = static_cast<int>(r.y1);
+  const int x2 = static_cast<int>(r.x2), y2 = static_cast<int>(r.y2);
   RgbImage out;
   out.width = x2 - x1;
   out.height = y2 - y1;

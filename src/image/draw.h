@@ -26,9 +26,13 @@ enum class MarkStyle {
 /// kNumbered -> "[3]", kDataflow -> "3". Prompts must use the same text.
 std::string RegionLabel(MarkStyle style, int number);
 
-/// The part of `image` around `box` (xyxy pixels), widened by `margin` times
-/// the box's width / height on each side and clipped to the image (at least
-/// 1x1). `rect`, when given, receives the crop's rectangle in `image` pixels.
+/// The rectangle around `box` (xyxy pixels), widened by `margin` times the
+/// box's width / height on each side and clipped to an image of size
+/// `image` (at least 1x1), in whole pixels. Pure: cost estimates use it too.
+Box CropRect(const Box& box, double margin, Size image);
+
+/// The part of `image` in CropRect(box, margin, its size). `rect`, when
+/// given, receives that rectangle in `image` pixels.
 RgbImage CropAround(const RgbImage& image, const Box& box, double margin, Box* rect = nullptr);
 
 /// Returns a copy of `image` with boxes[i] drawn as region number i+1.
