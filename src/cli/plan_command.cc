@@ -1,12 +1,14 @@
 // `groundcap plan`: builds the steps as generate would, then asks the cost
 // layer for the plan (cost/plan.h). No request is sent.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 
 #include "cli/commands.h"
 #include "cost/estimate.h"
 #include "cost/plan.h"
+#include "engine/shard.h"
 #include "engine/run_lock.h"
 #include "grounding/grounding_steps.h"
 #include "region_caption/region_caption.h"
@@ -45,6 +47,11 @@ int CmdPlan(const PlanOptions& options) {
   Spec spec = Spec::Load(options.spec_path, options.overrides);
   if (options.limit >= 0) spec.Set(spec.pipeline() + ".workflow.limit", options.limit);
   if (!options.prices.empty()) spec.Set(spec.pipeline() + ".workflow.price_table", options.prices);
+  // workflow.shard: the plan of this shard, in its directory (nothing is created).
+  const std::string shard_field = spec.pipeline() + ".workflow.shard";
+  const std::optional<ShardSpec> shard =
+      ParseShard(spec.Str(shard_field), shard_field, [](const char* name) { return std::getenv(name); });
+  if (shard) spec.Set("results_dir", spec.Str("results_dir") + "/" + ShardDirName(*shard));
   std::unique_ptr<Teacher> teacher;
   bool fingerprints_known = true;
   try {
@@ -64,7 +71,7 @@ int CmdPlan(const PlanOptions& options) {
   const std::string results_dir = spec.Str("results_dir");
   std::error_code ec;
   if (std::filesystem::is_directory(results_dir, ec)) lock.emplace(RunLock::Acquire(results_dir));
-  nlohmann::json plan = PlanRun(spec, plans, fingerprints_known);
+  nlohmann::json plan = PlanRun(spec, plans, fingerprints_known, shard);
   teacher->Stop();
   if (options.json) std::printf("%s\n", plan.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else std::fputs(PlanText(plan).c_str(), stdout);

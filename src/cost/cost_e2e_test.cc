@@ -310,6 +310,40 @@ TEST_F(CostE2eTest, VerificationPlanMatchesTheServerCounts) {
   EXPECT_LE(over, 3 * est["images"].get<int64_t>() + est["requests"].get<int64_t>()) << plan.dump(2) << actual.dump(2);
 }
 
+TEST_F(CostE2eTest, ShardPlansAddUpToTheWholePlanAndFollowTheShardsRuns) {
+  StartSim(12);
+  const fs::path results = dir_ / "sharded";
+  const std::string spec = Spec(results, "[\"0\"]");
+  auto plan_of = [&](const std::vector<std::string>& overrides) {
+    PlanOptions po;
+    po.spec_path = spec;
+    po.overrides = overrides;
+    po.json = true;
+    ::testing::internal::CaptureStdout();
+    EXPECT_EQ(CmdPlan(po), kExitOk);
+    return nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  };
+  const nlohmann::json whole = plan_of({});
+  const nlohmann::json a = plan_of({"image_grounding.workflow.shard=0/2"});
+  const nlohmann::json b = plan_of({"image_grounding.workflow.shard=1/2"});
+  EXPECT_EQ(a["shard"], "0/2");
+  EXPECT_FALSE(fs::exists(results)) << "plan creates nothing";
+  for (const char* key : {"to_do", "requests", "input_tokens", "output_tokens"}) {
+    EXPECT_EQ(a["steps"][0][key].get<int64_t>() + b["steps"][0][key].get<int64_t>(),
+              whole["steps"][0][key].get<int64_t>()) << key;
+  }
+  EXPECT_GT(a["steps"][0]["to_do"].get<int64_t>(), 0);
+  EXPECT_GT(b["steps"][0]["to_do"].get<int64_t>(), 0);
+
+  // After shard 0 ran, its plan has nothing left and shard 1's is unchanged.
+  ASSERT_EQ(Generate(spec, {"image_grounding.workflow.shard=0/2"}), kExitOk) << stderr_;
+  EXPECT_EQ(server_->requests(), a["steps"][0]["requests"].get<int64_t>());
+  const nlohmann::json a_after = plan_of({"image_grounding.workflow.shard=0/2"});
+  EXPECT_EQ(a_after["steps"][0]["to_do"].get<int64_t>(), 0);
+  EXPECT_EQ(a_after["steps"][0]["done"].get<int64_t>(), a["steps"][0]["to_do"].get<int64_t>());
+  EXPECT_EQ(plan_of({"image_grounding.workflow.shard=1/2"})["steps"][0]["to_do"], b["steps"][0]["to_do"]);
+}
+
 TEST_F(CostE2eTest, PlanAfterAPilotCountsOnlyWhatIsLeft) {
   StartSim(5);
   const fs::path results = dir_ / "pilot_plan";

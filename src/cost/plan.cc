@@ -25,7 +25,8 @@ struct StepCount {
 
 }  // namespace
 
-nlohmann::json PlanRun(const Spec& spec, const std::vector<StepPlan>& plans, bool fingerprints_known) {
+nlohmann::json PlanRun(const Spec& spec, const std::vector<StepPlan>& plans, bool fingerprints_known,
+                       std::optional<ShardSpec> shard) {
   const std::string p = spec.pipeline() + ".";
   const std::string results_dir = spec.Str("results_dir");
   const RunOptions run = RunOptionsFromSpec(spec);
@@ -50,6 +51,7 @@ nlohmann::json PlanRun(const Spec& spec, const std::vector<StepPlan>& plans, boo
         fmt::format("no price for '{}' in {}: tokens are estimated, cost is not", model.model, table.origin());
   }
   if (run.limit > 0) out["limit"] = run.limit;
+  if (shard) out["shard"] = fmt::format("{}/{}", shard->index, shard->count);
 
   CostEstimate total;
   nlohmann::json steps = nlohmann::json::array();
@@ -81,15 +83,17 @@ nlohmann::json PlanRun(const Spec& spec, const std::vector<StepPlan>& plans, boo
                                                          : ParseJsonObjectLine(line.text);
       // From the pipeline's input, the lines its first step would reject never reach this one.
       if (!rec || InputRejectReason(from_captions ? *plans.front().logic : *plan.logic, *rec)) {
-        ++c.rejected;
+        // A line without an id is counted by one shard only, as the run reports it.
+        if (!shard || ShardOfLine(line.text, shard->count) == shard->index) ++c.rejected;
         continue;
       }
+      const std::string id = deriver.Derive(*rec);  // every record: ids are those of the whole input
+      if (shard && ShardOf(id, shard->count) != shard->index) continue;
       ++c.records;
       if (IsUpstreamFailure(*rec) || IsUpstreamFlagged(*rec)) {
         ++c.done;
         continue;
       }
-      const std::string id = deriver.Derive(*rec);
       if (journal) {
         std::optional<JournalIndexEntry> e = journal->Find(id);
         const bool same =
@@ -141,6 +145,7 @@ std::string PlanText(const nlohmann::json& plan) {
     s += "price: " + plan["price_note"].get<std::string>() + "\n";
   }
   if (plan.contains("limit")) s += fmt::format("pilot: the first {} input records\n", plan["limit"].get<int64_t>());
+  if (plan.contains("shard")) s += fmt::format("shard {}: only the samples of this shard\n", plan["shard"].get<std::string>());
   auto row = [&](const nlohmann::json& j) {
     std::string line = fmt::format("  requests {}, input tokens {} (text {}, image {}), output tokens {}",
                                    j["requests"].get<int64_t>(), j["input_tokens"].get<int64_t>(),
