@@ -1,7 +1,8 @@
 // `generate` against a pool of simulated teachers on loopback: one endpoint
 // stopped mid-run (every sample still finishes), one answering only 429 (it
 // alone is held: the others finish well within the sample deadline), all
-// endpoints down (exit 3, nothing recorded, a re-run finishes), and launched
+// endpoints down (exit 3, nothing recorded, a re-run finishes), an endpoint
+// whose key is spent or refused retired while the others finish, and launched
 // teachers (`groundcap serve-sim --port {port}` started and stopped by the
 // run; a server that exits at start is exit 2 with its log tail).
 #include <netinet/in.h>
@@ -168,6 +169,52 @@ TEST_F(GeneratePoolTest, A429HoldsOnlyTheEndpointThatSentIt) {
   EXPECT_LE(ends[0]["requests"].get<int>(), 2) << "held after its first answers";
   EXPECT_EQ(ends[0]["breaker_openings"], 0);
   EXPECT_EQ(ends[1]["ok"], kSamples);
+}
+
+TEST_F(GeneratePoolTest, AnEndpointWhoseKeyIsSpentOrRefusedIsRetiredAndTheOthersFinish) {
+  // Several keys (or servers) in one pool: a spent quota or a refused key is
+  // that endpoint's, so the others carry the run instead of it stopping.
+  FaultConfig quota;
+  quota.quota_after = 3;
+  FaultConfig keyed;
+  keyed.require_api_key = "right-key";
+  SimServer spent(NoExpressions, quota), refusing(NoExpressions, keyed), fine(NoExpressions, Latency(5));
+  spent.Start();
+  refusing.Start();
+  fine.Start();
+  ::setenv("GROUNDCAP_POOL_TEST_WRONG_KEY", "wrong-key", 1);
+  WriteSpec("      base_url:\n        - {url: " + spent.OpenAiBaseUrl() + ", max_in_flight: 2}\n" +
+            "        - {url: " + refusing.OpenAiBaseUrl() +
+            ", max_in_flight: 2, api_key_env: GROUNDCAP_POOL_TEST_WRONG_KEY}\n" +
+            "        - {url: " + fine.OpenAiBaseUrl() + ", max_in_flight: 2}\n");
+  // The key is revoked during the run, not wrong from the start (preflight
+  // would refuse that with exit 2).
+  EXPECT_EQ(Run({"image_grounding.vlm.preflight=false"}), kExitOk) << stderr_;
+  ExpectAllOk();
+  Json ends = Summary()["teacher"]["endpoints"];
+  EXPECT_NE(ends[0].value("retired", "").find("quota"), std::string::npos) << ends.dump();
+  EXPECT_NE(ends[1].value("retired", "").find("auth"), std::string::npos) << ends.dump();
+  EXPECT_FALSE(ends[2].contains("retired")) << ends.dump();
+  EXPECT_EQ(ends[0]["ok"], 3);
+  EXPECT_EQ(ends[1]["ok"], 0);
+  EXPECT_EQ(ends[2]["ok"], kSamples - 3);
+  // Retired at the first quota answer and the second refusal: only the
+  // requests already in flight there (2 at most) follow.
+  EXPECT_LE(spent.requests(), 3 + 2);
+  EXPECT_LE(refusing.requests(), 2 + 1);
+  EXPECT_EQ(stderr_.find("wrong-key"), std::string::npos) << "a key is never printed";
+
+  // All of them spent: the run stops (exit 3, resumable) as with one endpoint.
+  fs::remove_all(dir_ / "results");
+  FaultConfig none_left;
+  none_left.quota_after = 0;
+  SimServer a(NoExpressions, none_left), b(NoExpressions, none_left);
+  a.Start();
+  b.Start();
+  WriteSpec(UrlList({a.OpenAiBaseUrl(), b.OpenAiBaseUrl()}));
+  EXPECT_EQ(Run(), kExitStopped) << stderr_;
+  EXPECT_NE(Summary().value("stop_reason", "").find("quota"), std::string::npos) << Summary().dump();
+  EXPECT_TRUE(Journal().empty());
 }
 
 TEST_F(GeneratePoolTest, AllEndpointsDownStopsWithExit3AndARerunFinishes) {

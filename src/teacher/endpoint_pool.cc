@@ -10,15 +10,17 @@ namespace groundcap {
 nlohmann::json EndpointCounters::ToJson() const {
   nlohmann::json errs = nlohmann::json::object();
   for (const auto& [kind, n] : errors) errs[kind] = n;
-  return {{"endpoint", name},
-          {"max_in_flight", max_in_flight},
-          {"requests", requests},
-          {"ok", ok},
-          {"errors", errs},
-          {"rate_limited", rate_limited},
-          {"breaker_openings", breaker_openings},
-          {"mean_latency_s", answered > 0 ? latency_sum_s / static_cast<double>(answered) : 0.0},
-          {"in_flight_peak", in_flight_peak}};
+  nlohmann::json j = {{"endpoint", name},
+                      {"max_in_flight", max_in_flight},
+                      {"requests", requests},
+                      {"ok", ok},
+                      {"errors", errs},
+                      {"rate_limited", rate_limited},
+                      {"breaker_openings", breaker_openings},
+                      {"mean_latency_s", answered > 0 ? latency_sum_s / static_cast<double>(answered) : 0.0},
+                      {"in_flight_peak", in_flight_peak}};
+  if (!retired.empty()) j["retired"] = retired;
+  return j;
 }
 
 EndpointPool::EndpointPool(std::vector<Spec> endpoints, BreakerPolicy policy) : policy_(policy) {
@@ -52,7 +54,7 @@ bool EndpointPool::open(int i, double now) const {
 }
 
 bool EndpointPool::Usable(const Endpoint& e, double now) const {
-  if (now < e.cooldown_until) return false;
+  if (e.retired || now < e.cooldown_until) return false;
   switch (e.state) {
     case State::kClosed: return e.outstanding < e.spec.max_in_flight;
     case State::kOpen: return now >= e.open_until;  // the half-open probe
@@ -85,8 +87,8 @@ EndpointPool::Choice EndpointPool::Choose(double now, int avoid) const {
   bool all_down = !endpoints_.empty();
   double wait = -1;
   for (const Endpoint& e : endpoints_) {
-    const bool down = e.state == State::kOpen && now < e.open_until && e.consecutive_openings >= 2 &&
-                      e.unreachable;
+    const bool down = e.retired || (e.state == State::kOpen && now < e.open_until &&
+                                    e.consecutive_openings >= 2 && e.unreachable);
     all_down = all_down && down;
     double until = std::max(e.cooldown_until, e.state == State::kOpen ? e.open_until : 0.0);
     if (until > now && (wait < 0 || until - now < wait)) wait = until - now;
@@ -114,6 +116,7 @@ void EndpointPool::Complete(int i, double /*now*/, double latency_s, const Error
   } else {
     e.counters.ok++;
   }
+  e.auth_failures = error && error->kind == ErrorKind::kAuth ? e.auth_failures + 1 : 0;
   // It answered: whatever was wrong with it is over.
   e.state = State::kClosed;
   e.consecutive_failures = 0;
@@ -158,7 +161,7 @@ void EndpointPool::Fail(int i, const Error& error, double now, double latency_s,
 bool EndpointPool::OtherInService(int i, double now) const {
   for (int j = 0; j < static_cast<int>(endpoints_.size()); ++j) {
     const Endpoint& e = endpoints_[j];
-    if (j == i || now < e.cooldown_until) continue;
+    if (j == i || e.retired || now < e.cooldown_until) continue;
     if (e.state == State::kClosed || (e.state == State::kOpen && now >= e.open_until)) return true;
   }
   return false;
@@ -182,6 +185,17 @@ std::vector<EndpointCounters> EndpointPool::AllCounters() const {
   std::vector<EndpointCounters> out;
   for (const Endpoint& e : endpoints_) out.push_back(e.counters);
   return out;
+}
+
+void EndpointPool::Retire(int i, const std::string& why) {
+  endpoints_[i].retired = true;
+  endpoints_[i].counters.retired = why;
+}
+
+int EndpointPool::remaining() const {
+  int n = 0;
+  for (const Endpoint& e : endpoints_) n += e.retired ? 0 : 1;
+  return n;
 }
 
 std::string EndpointPool::DownReport(double now) const {

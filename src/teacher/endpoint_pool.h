@@ -40,6 +40,7 @@ struct EndpointCounters {
   double latency_sum_s = 0;       ///< of answered attempts (ok or not)
   int64_t answered = 0;
   int in_flight_peak = 0;
+  std::string retired;            ///< why it was taken out for good (its key's quota, a refused key)
   nlohmann::json ToJson() const;
 };
 
@@ -89,6 +90,15 @@ class EndpointPool {
   bool OtherInService(int i, double now) const;
   /// Nothing new goes to `i` before `until` (rate-limit headers; extends only).
   void CoolDown(int i, double until);
+  /// Takes `i` out for the rest of the run: its key's quota is spent or its
+  /// key is refused, which waiting does not cure; other endpoints (other
+  /// servers, other keys) carry on.
+  void Retire(int i, const std::string& why);
+  /// Endpoints not retired.
+  int remaining() const;
+  /// Auth errors in a row from `i` (Complete with a kAuth error; reset by
+  /// any other answer).
+  int auth_failures(int i) const { return endpoints_[i].auth_failures; }
   /// Whether a failure of this kind is the endpoint's fault (breaker).
   static bool CountsAgainstEndpoint(const Error& error);
 
@@ -112,6 +122,8 @@ class EndpointPool {
     double cooldown_until = 0;
     std::string last_error;
     bool unreachable = false;      ///< the last failure was kConnect
+    bool retired = false;          ///< Retire: out for the rest of the run
+    int auth_failures = 0;         ///< kAuth answers in a row
     EndpointCounters counters;
   };
   bool Usable(const Endpoint& e, double now) const;

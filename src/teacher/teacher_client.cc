@@ -229,7 +229,6 @@ class TeacherClient final : public Teacher {
   std::vector<CURL*> free_easy_;
   std::unordered_set<CURL*> active_handles_;
   int active_ = 0;
-  int auth_streak_ = 0;
   std::optional<Error> tripped_;  ///< quota / auth: nothing more is sent
 };
 
@@ -440,7 +439,6 @@ void TeacherClient::OnDone(CURL* easy, CURLcode code, double now) {
   } else if (status >= 200 && status < 300) {
     reply = backend_->ParseOk(body);
     if (!reply.error) {
-      auth_streak_ = 0;
       limiter_.Settle(job->token_estimate,
                       static_cast<double>(reply.usage.input_tokens + reply.usage.output_tokens +
                                           reply.usage.thinking_tokens),
@@ -467,16 +465,6 @@ void TeacherClient::HandleError(std::unique_ptr<Job> job, TeacherReply reply, Er
     std::lock_guard<std::mutex> lock(stats_mu_);
     stats_.rate_limited++;
   }
-  if (error.kind == ErrorKind::kAuth && ++auth_streak_ >= options_.auth_failures_to_stop &&
-      !tripped_) {
-    tripped_ = error;
-    GC_ERROR("teacher: authentication failed repeatedly, sending no more requests: {}",
-             error.message);
-  }
-  if (error.kind == ErrorKind::kQuotaExhausted && !tripped_) {
-    tripped_ = error;
-    GC_ERROR("teacher: quota exhausted, sending no more requests: {}", error.message);
-  }
   // The endpoint's part: a 429 holds it (only it) for the backoff delay; a
   // connection failure or 5xx counts toward its breaker; anything else means
   // it answered and works.
@@ -497,6 +485,32 @@ void TeacherClient::HandleError(std::unique_ptr<Job> job, TeacherReply reply, Er
     // it for that one instead of waiting out this endpoint's delay.
     if ((error.kind == ErrorKind::kRateLimited || endpoint_fault) && pool_.OtherInService(endpoint, now))
       delay = 0;
+    // A spent quota or a refused key is the endpoint's key, not the
+    // request: the request goes to another endpoint now, and the endpoint is
+    // retired (at once for a quota, after auth_failures_to_stop refusals in
+    // a row). With none left, nothing more is sent (the run stops, resumable).
+    const bool key_error = error.kind == ErrorKind::kQuotaExhausted || error.kind == ErrorKind::kAuth;
+    if (key_error && !tripped_) {
+      const bool retire = error.kind == ErrorKind::kQuotaExhausted ||
+                          pool_.auth_failures(endpoint) >= options_.auth_failures_to_stop;
+      if (retire) {
+        pool_.Retire(endpoint, fmt::format("{}: {}", ErrorKindName(error.kind), error.message));
+        PublishPool();
+      }
+      if (pool_.remaining() > (retire ? 0 : 1)) {
+        if (retire)
+          GC_WARN("teacher: {} is out for the rest of the run ({}); {} endpoint(s) left",
+                  pool_.counters(endpoint).name, error.message, pool_.remaining());
+        timers_.emplace(now, std::move(job));
+        return;
+      }
+      if (retire) {
+        tripped_ = error;
+        GC_ERROR("teacher: {}, sending no more requests: {}",
+                 error.kind == ErrorKind::kAuth ? "authentication failed repeatedly" : "quota exhausted",
+                 error.message);
+      }
+    }
   }
   if (!tripped_ && ShouldRetry(options_.retry, error, job->attempts)) {
     if (now + delay < job->deadline_s) {
