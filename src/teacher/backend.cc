@@ -11,6 +11,17 @@
 
 namespace groundcap {
 
+const char* FinishReasonName(FinishReason r) {
+  switch (r) {
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kSafety: return "safety";
+    case FinishReason::kOther: return "other";
+    case FinishReason::kUnknown: break;
+  }
+  return "unknown";
+}
+
 void SplitThinking(const std::string& raw, std::string* text, std::string* thinking) {
   static const std::string kOpen = "<think>";
   static const std::string kClose = "</think>";

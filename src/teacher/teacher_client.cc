@@ -590,17 +590,6 @@ void TeacherClient::CancelAll(double now) {
 
 }  // namespace
 
-const char* FinishReasonName(FinishReason r) {
-  switch (r) {
-    case FinishReason::kStop: return "stop";
-    case FinishReason::kLength: return "length";
-    case FinishReason::kSafety: return "safety";
-    case FinishReason::kOther: return "other";
-    case FinishReason::kUnknown: break;
-  }
-  return "unknown";
-}
-
 std::unique_ptr<Teacher> MakeTeacherClient(std::unique_ptr<Backend> backend,
                                            TeacherClientOptions options) {
   std::vector<TeacherEndpoint> one(1);
