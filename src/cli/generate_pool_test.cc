@@ -23,15 +23,16 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "image/image.h"
 #include "sim/sim_server.h"
 #include "util/error.h"
+#include "cli/generate_test_util.h"
 #include "util/test_util.h"
 
 namespace groundcap {
 namespace {
 
 using testing_util::DeadPort;
+using testing_util::NoExpressions;
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
@@ -40,12 +41,6 @@ using testing_util::ReadJsonl;
 using testing_util::WriteFile;
 
 constexpr int kSamples = 40;
-
-SimReply NoExpressions(const SimRequest&) {
-  SimReply r;
-  r.text = R"({"cleaned_caption": "A wall.", "expressions": []})";
-  return r;
-}
 
 FaultConfig Latency(double ms) {
   FaultConfig f;
@@ -56,21 +51,8 @@ FaultConfig Latency(double ms) {
 class GeneratePoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           (std::string("groundcap_pool_") + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    RgbImage img;
-    img.width = 64;
-    img.height = 48;
-    img.pixels.assign(static_cast<size_t>(img.width) * img.height * 3, 120);
-    Result<std::string> jpeg = EncodeImage(img, "jpeg", 90, 1);
-    ASSERT_TRUE(jpeg);
-    WriteFile(dir_ / "images/a.jpg", *jpeg);
-    std::string lines;
-    for (int i = 0; i < kSamples; ++i)
-      lines += R"({"image_path": "a.jpg", "caption": "a wall number )" + std::to_string(i) + "\"}\n";
-    WriteFile(dir_ / "input.jsonl", lines);
+    dir_ = testing_util::FreshTestDir("groundcap_pool");
+    testing_util::WriteWallDataset(dir_, kSamples);
   }
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(dir_);

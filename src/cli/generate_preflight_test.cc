@@ -10,36 +10,25 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "image/image.h"
 #include "sim/sim_server.h"
 #include "util/error.h"
+#include "cli/generate_test_util.h"
 #include "util/test_util.h"
 
 namespace groundcap {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_util::NoExpressions;
 using testing_util::WriteFile;
 
 constexpr const char* kSecret = "sk-PREFLIGHT-GEN-77aa";
 
-SimReply NoExpressions(const SimRequest&) {
-  SimReply r;
-  r.text = R"({"cleaned_caption": "A wall.", "expressions": []})";
-  return r;
-}
-
 class GeneratePreflightTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           (std::string("groundcap_preflight_") +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    Result<std::string> jpeg = EncodeImage(RgbImage::Filled(64, 48, 120), "jpeg", 90, 1);
-    ASSERT_TRUE(jpeg);
-    WriteFile(dir_ / "images/a.jpg", *jpeg);
-    WriteFile(dir_ / "input.jsonl", R"({"image_path": "a.jpg", "caption": "a wall"})" "\n");
+    dir_ = testing_util::FreshTestDir("groundcap_preflight");
+    testing_util::WriteWallDataset(dir_, 1);
     WriteFile(dir_ / "spec.yaml",
               "results_dir: " + (dir_ / "results").string() +
                   "\nautolabel_type: image_grounding\nimage_grounding:\n  data:\n    input_jsonl: " +
