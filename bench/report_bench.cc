@@ -12,8 +12,6 @@
 // warnings.
 //
 //   report_bench [--records 10000,100000] [--runs 3] [--dir DIR]
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +27,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "util/run_process.h"
 
 namespace {
 
@@ -89,39 +89,6 @@ void WriteRecords(const fs::path& path, int64_t n) {
   }
 }
 
-struct Run {
-  double seconds = 0;
-  double cpu_seconds = 0;  ///< user + system time of the child
-  int64_t peak_rss = 0;  ///< bytes
-  int status = -1;
-};
-
-/// Runs argv to completion with stdout/stderr to /dev/null; wall time and
-/// the child's peak RSS.
-Run Spawn(std::vector<std::string> args) {
-  const auto start = std::chrono::steady_clock::now();
-  pid_t child = ::fork();
-  if (child == 0) {
-    FILE* null = std::fopen("/dev/null", "wb");
-    ::dup2(::fileno(null), 1);
-    ::dup2(::fileno(null), 2);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  struct rusage usage {};
-  ::wait4(child, &status, 0, &usage);
-  Run run;
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  run.peak_rss = static_cast<int64_t>(usage.ru_maxrss) * 1024;
-  run.cpu_seconds = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec +
-                    usage.ru_stime.tv_usec / 1e6;
-  run.status = status;
-  return run;
-}
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -140,9 +107,11 @@ std::vector<int64_t> ParseList(const char* s) {
 double OpenInChromium(const fs::path& page, const fs::path& profile) {
   if (::access("/usr/bin/chromium", X_OK) != 0) return 0;
   fs::remove_all(profile);
-  Run run = Spawn({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + profile.string(),
-                   "--virtual-time-budget=60000", "--dump-dom", "file://" + page.string()});
-  return run.status == 0 ? run.seconds : -1;
+  const groundcap::ProcessRun run =
+      groundcap::RunProcess({"chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                             "--user-data-dir=" + profile.string(), "--virtual-time-budget=60000", "--dump-dom",
+                             "file://" + page.string()});
+  return run.exited_ok() ? run.wall_s : -1;
 }
 
 }  // namespace
@@ -165,13 +134,13 @@ int main(int argc, char** argv) {
     const fs::path page = results / "report.html";
     std::vector<double> seconds, cpu, rss, open;
     for (int r = 0; r < runs; ++r) {
-      Run run = Spawn({GROUNDCAP_BINARY, "report", results.string(), "--no-thumbnails", "--out", page.string()});
-      if (run.status != 0) {
+      const groundcap::ProcessRun run = groundcap::RunProcess({GROUNDCAP_BINARY, "report", results.string(), "--no-thumbnails", "--out", page.string()});
+      if (!run.exited_ok()) {
         std::fprintf(stderr, "groundcap report failed with status %d\n", run.status);
         return 1;
       }
-      seconds.push_back(run.seconds);
-      cpu.push_back(run.cpu_seconds);
+      seconds.push_back(run.wall_s);
+      cpu.push_back(run.cpu_s);
       rss.push_back(run.peak_rss / 1048576.0);
       open.push_back(OpenInChromium(page, dir / "profile"));
     }

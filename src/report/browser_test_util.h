@@ -6,7 +6,6 @@
 #ifndef GROUNDCAP_BROWSER_TEST_UTIL_H_
 #define GROUNDCAP_BROWSER_TEST_UTIL_H_
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "report/report_data.h"
+#include "util/run_process.h"
 #include "util/test_util.h"
 
 namespace groundcap::testing_util {
@@ -61,31 +61,16 @@ inline std::string RunChromium(const std::string& url, const std::string& mode, 
     return "";
   }
   const fs::path out_file = fs::path(profile) / "stdout.txt";
-  std::vector<std::string> args = {"timeout", "120", binary, "--headless", "--no-sandbox", "--disable-gpu",
-                                   "--no-first-run", "--disable-extensions", "--hide-scrollbars",
-                                   "--user-data-dir=" + std::string(profile), "--virtual-time-budget=15000",
-                                   "--window-size=" + std::to_string(width) + "," + std::to_string(height),
-                                   mode, url};
-  pid_t child = ::fork();
-  if (child == 0) {
-    FILE* out = std::fopen(out_file.c_str(), "wb");
-    FILE* null = std::fopen("/dev/null", "wb");
-    if (out == nullptr || null == nullptr) ::_exit(126);
-    ::dup2(::fileno(out), 1);
-    ::dup2(::fileno(null), 2);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
+  const ProcessRun run = RunProcess({"timeout", "120", binary, "--headless", "--no-sandbox", "--disable-gpu",
+                                     "--no-first-run", "--disable-extensions", "--hide-scrollbars",
+                                     "--user-data-dir=" + std::string(profile), "--virtual-time-budget=15000",
+                                     "--window-size=" + std::to_string(width) + "," + std::to_string(height),
+                                     mode, url},
+                                    out_file.string());
   std::string out = ReadFile(out_file);
   std::error_code ec;
   fs::remove_all(profile, ec);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "chromium " << mode << " " << url << " exited with status " << status;
+  EXPECT_TRUE(run.exited_ok()) << "chromium " << mode << " " << url << " exited with status " << run.status;
   return out;
 }
 
