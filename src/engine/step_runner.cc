@@ -104,7 +104,6 @@ class Runner {
   std::vector<Slot> slots_;
   int in_flight_ = 0;
   bool stop_admitting_ = false;
-  std::string stop_reason_;
   Clock::time_point t0_;
   int stuck_limit_ = 4;                ///< stuck CPU workers that stop the run
   int64_t connect_streak_ = 0;         ///< samples in a row that never reached the teacher
@@ -140,7 +139,6 @@ void Runner::Open(StepRun& s) {
 void Runner::StopAdmitting(const std::string& reason) {
   if (stop_admitting_) return;
   stop_admitting_ = true;
-  stop_reason_ = reason;
   for (StepRun& s : steps_) {
     if (s.finished || s.stats.stopped) continue;
     s.stats.stopped = true;
@@ -179,8 +177,14 @@ bool Runner::NextLine(int k, JsonlLine* line) {
     return true;
   }
   if (!s.reader) {
-    for (int j = 0; j < k; ++j)
+    for (int j = 0; j < k; ++j) {
       if (!steps_[j].finished) return false;  // an input file of this run: written when they end
+      if (steps_[j].stats.stopped) {          // and not started after an unfinished step
+        s.input_done = s.stats.stopped = true;
+        s.stats.stop_reason = steps_[j].stats.stop_reason;
+        return false;
+      }
+    }
     s.reader = std::make_unique<JsonlReader>(s.plan->input_jsonl);
   }
   if ((opt_.limit > 0 && s.lines_seen >= opt_.limit) || !s.reader->Next(line)) {
