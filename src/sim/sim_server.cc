@@ -314,8 +314,9 @@ void SimServer::Impl::Handle(const std::string& api, const httplib::Request& htt
   const std::optional<CutBody> cut = CutInlinePayloads(http.body);
   nlohmann::json body = nlohmann::json::parse(cut ? cut->json : http.body, nullptr, false);
   {
+    std::string raw = http.body;  // copied outside the lock all handlers share
     std::lock_guard<std::mutex> lock(mu);
-    recent.push_back(http.body);
+    recent.push_back(std::move(raw));
     if (recent.size() > 64) recent.pop_front();
   }
   if (body.is_discarded() || !body.is_object()) {
