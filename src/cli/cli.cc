@@ -155,7 +155,7 @@ int RunCli(int argc, char** argv) {
   exp->add_option("--data-root", ex.data_root,
                   "where the records' relative image paths point (default: the run's data.image_root "
                   "from RESULTS_DIR/spec.yaml, else --image-root, else the working directory)");
-  exp->add_flag("--no-image-check", ex.no_image_check, "do not check that image files exist");
+  exp->add_flag("--no-image-check", ex.no_image_check, "do not check that image files exist and are still the size their records say");
   exp->add_option("--student", ex.student, "llava: box convention of the answers (a box format name)")
       ->capture_default_str();
   exp->add_option("--min-pixels", ex.min_pixels, "qwen2_5_vl: the student processor's min_pixels")

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/core.h>
 
-#include "cost/image_header.h"
+#include "image/image_header.h"
 #include "grounding/grounding_prompts.h"
 #include "grounding/grounding_steps.h"
 #include "image/draw.h"
@@ -77,33 +76,18 @@ std::string StringField(const nlohmann::ordered_json& record, const std::string&
   return it != record.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-/// Image size from the file's first bytes: 64 KiB, then 1 MiB when a
-/// JPEG's SOF marker lies behind large APPn segments (EXIF, ICC).
-constexpr size_t kHeaderReads[] = {64 * 1024, 1024 * 1024};
-
 /// The image's size, or nullopt with `why` when it would be refused. JPEG
 /// and PNG sizes come from their headers (EncodedImageSize, no codec; a
 /// libvips probe cost ~0.25 ms of CPU per estimate in `groundcap plan` over
 /// 400 synthetic JPEGs, the header read under 0.05 ms); other formats and unreadable
 /// headers go through ProbeImage, which says why a file is refused.
 std::optional<Size> HeaderSize(const std::string& path, const ImageLimits& limits, std::string* why) {
-  if (!NotARegularFile(path)) {
-    std::ifstream in(path, std::ios::binary);
-    std::string head;
-    for (size_t want : kHeaderReads) {
-      const size_t have = head.size();
-      head.resize(want);
-      in.read(head.data() + have, static_cast<std::streamsize>(want - have));
-      head.resize(have + static_cast<size_t>(in.gcount()));
-      const Size s = EncodedImageSize(head);
-      if (s.width > 0 && s.height > 0) {
-        if (static_cast<int64_t>(s.width) * s.height <= limits.max_pixels) return s;
-        *why = fmt::format("{}x{} = {} pixels is over the limit of {} (image.max_source_pixels)", s.width,
-                           s.height, static_cast<int64_t>(s.width) * s.height, limits.max_pixels);
-        return std::nullopt;
-      }
-      if (head.size() < want) break;  // the whole file was read
-    }
+  const Size s = EncodedFileSize(path);
+  if (s.width > 0 && s.height > 0) {
+    if (static_cast<int64_t>(s.width) * s.height <= limits.max_pixels) return s;
+    *why = fmt::format("{}x{} = {} pixels is over the limit of {} (image.max_source_pixels)", s.width, s.height,
+                       static_cast<int64_t>(s.width) * s.height, limits.max_pixels);
+    return std::nullopt;
   }
   Result<ImageInfo> info = ProbeImage(path, limits);
   if (!info) {

@@ -16,6 +16,7 @@
 
 #include "export/export_test_util.h"
 #include "export/export_writer.h"
+#include "image/image.h"
 #include "util/test_util.h"
 
 namespace groundcap {
@@ -89,6 +90,39 @@ TEST_F(ExportFormatsTest, SkippedListNamesEveryLeftOutThingWithItsReason) {
   EXPECT_EQ(c.records_missing_image, 1);
   EXPECT_EQ(c.instances_outside_image, 1);
   EXPECT_EQ(c.regions_not_ok, 1);
+}
+
+TEST_F(ExportFormatsTest, AnImageResizedSinceLabellingIsLeftOutAndARotatedOneIsKept) {
+  // Real JPEG headers now: rotated.jpg stored 1200x900 as its records say
+  // (upright 900x1200, an EXIF rotation swaps the sides), street.jpg at
+  // half the 640x480 its boxes were made on.
+  auto jpeg = [](int w, int h) {
+    Result<std::string> bytes = EncodeImage(RgbImage::Filled(w, h, 90), "jpeg", 80);
+    EXPECT_TRUE(bytes.has_value());
+    return bytes.value_or("");
+  };
+  testing_util::WriteFile(data() / "images" / "rotated.jpg", jpeg(1200, 900));
+  testing_util::WriteFile(data() / "images" / "street.jpg", jpeg(320, 240));
+  ExportRequest req;
+  req.format = ExportFormatFromName("odvg_detection");
+  req.input = results().string();
+  req.output = out("export.jsonl").string();
+  req.image_root = data().string();
+  ExportCounts c = RunExport(req);
+  EXPECT_EQ(c.records_image_size_changed, 2) << "both street.jpg records";
+  EXPECT_EQ(c.records_written, 2) << "the two rotated.jpg records";
+  int changed = 0;
+  for (const auto& s : ReadJsonl<json>(ExportSkippedPath(req.output))) {
+    if (s["reason"] != "image_size_changed") continue;
+    ++changed;
+    EXPECT_NE(s["detail"].get<std::string>().find("is 320x240 but the record's boxes are on a 640x480 image"),
+              std::string::npos)
+        << s;
+  }
+  EXPECT_EQ(changed, 2);
+  // --no-image-check trusts the records, as documented.
+  req.check_images = false;
+  EXPECT_EQ(RunExport(req).records_image_size_changed, 0);
 }
 
 TEST_F(ExportFormatsTest, OdvgGroundingSpansAreCodePointsOfTheCaption) {

@@ -15,6 +15,7 @@
 
 #include "export/detection_export.h"
 #include "export/label_studio.h"
+#include "image/image_header.h"
 #include "spec/spec.h"
 #include "util/error.h"
 #include "util/jsonl.h"
@@ -129,10 +130,11 @@ struct ImagePaths {
   fs::path image_root;  ///< absolute, or empty: write absolute paths
   bool check = true;
 
-  /// Rewrites `*file_name` to the path to write; false with a reason code
-  /// and detail when the image is missing or not under image_root.
-  bool Place(std::string* file_name, std::string* code, std::string* detail) const {
-    fs::path p(*file_name);
+  /// Rewrites the image's file name to the path to write; false with a
+  /// reason code and detail when the image is missing, is no longer the size
+  /// its boxes were made on, or is not under image_root.
+  bool Place(ExportImage* image, std::string* code, std::string* detail) const {
+    fs::path p(image->file_name);
     fs::path resolved = (p.is_absolute() ? p : data_root / p).lexically_normal();
     std::error_code ec;
     if (check && !fs::is_regular_file(resolved, ec)) {
@@ -140,8 +142,12 @@ struct ImagePaths {
       *detail = "image " + resolved.string() + " does not exist";
       return false;
     }
+    if (check && !SizeStillFits(resolved, *image, detail)) {
+      *code = "image_size_changed";
+      return false;
+    }
     if (image_root.empty()) {
-      *file_name = resolved.string();
+      image->file_name = resolved.string();
       return true;
     }
     fs::path rel = resolved.lexically_relative(image_root);
@@ -150,8 +156,23 @@ struct ImagePaths {
       *detail = "image " + resolved.string() + " is not under --image-root " + image_root.string();
       return false;
     }
-    *file_name = rel.string();
+    image->file_name = rel.string();
     return true;
+  }
+
+  /// Whether the file is still the size the record's boxes refer to, read
+  /// from its header (JPEG, PNG; other formats are not checked). Compared
+  /// as {short side, long side}: the header gives the stored size and the
+  /// record the upright one, which an EXIF rotation swaps.
+  static bool SizeStillFits(const fs::path& file, const ExportImage& image, std::string* detail) {
+    const Size stored = EncodedFileSize(file.string());
+    if (stored.width <= 0 || stored.height <= 0) return true;
+    auto sides = [](int a, int b) { return std::make_pair(std::min(a, b), std::max(a, b)); };
+    if (sides(stored.width, stored.height) == sides(image.width, image.height)) return true;
+    *detail = fmt::format("image {} is {}x{} but the record's boxes are on a {}x{} image (resized or replaced "
+                          "since it was labelled): its boxes would be wrong",
+                          file.string(), stored.width, stored.height, image.width, image.height);
+    return false;
   }
 };
 
@@ -275,8 +296,10 @@ ExportCounts RunExport(const ExportRequest& request) {
     }
     if (verdict == RecordVerdict::kExport) {
       std::string code, detail;
-      if (!paths.Place(&image.file_name, &code, &detail)) {
-        ++(code == "missing_image" ? counts.records_missing_image : counts.records_outside_image_root);
+      if (!paths.Place(&image, &code, &detail)) {
+        ++(code == "missing_image"        ? counts.records_missing_image
+           : code == "image_size_changed" ? counts.records_image_size_changed
+                                          : counts.records_outside_image_root);
         skips.push_back(SkipNote{"record", image.sample_id, code, detail});
         verdict = RecordVerdict::kNoRegions;
       }

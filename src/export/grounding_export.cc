@@ -63,6 +63,7 @@ ojson ExportCounts::ToJson() const {
                {"records_wrong_pipeline", records_wrong_pipeline},
                {"records_missing_image", records_missing_image},
                {"records_outside_image_root", records_outside_image_root},
+               {"records_image_size_changed", records_image_size_changed},
                {"instances_outside_image", instances_outside_image},
                {"instances_below_min_score", instances_below_min_score},
                {"instances_below_min_size", instances_below_min_size},
@@ -85,6 +86,7 @@ std::string ExportCounts::ToText(std::string_view format) const {
                      records_unusable, records_wrong_pipeline);
   out += fmt::format("  records left out, image file missing: {}\n", records_missing_image);
   out += fmt::format("  records left out, image not under --image-root: {}\n", records_outside_image_root);
+  out += fmt::format("  records left out, image resized since it was labelled: {}\n", records_image_size_changed);
   out += fmt::format("  instances left out, rejected by verification: {}\n", instances_rejected);
   out += fmt::format("  instances left out, malformed box: {}\n", instances_bad_box);
   out += fmt::format("  expressions left out, no span in the caption: {}\n", expressions_without_span);

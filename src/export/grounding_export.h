@@ -75,6 +75,7 @@ struct ExportCounts {
   int64_t records_wrong_pipeline = 0;     ///< of those unusable: the other pipeline's records
   int64_t records_missing_image = 0;      ///< the image file does not exist
   int64_t records_outside_image_root = 0; ///< the image is not under --image-root
+  int64_t records_image_size_changed = 0; ///< the file's size is not the record's (resized since)
   int64_t instances_outside_image = 0;    ///< box beyond the image by more than 0.5 px
   int64_t instances_below_min_score = 0;  ///< --min-score
   int64_t instances_below_min_size = 0;   ///< --min-box-size

@@ -1,6 +1,6 @@
 #include "sim/sim_usage.h"
 
-#include "cost/image_header.h"
+#include "image/image_header.h"
 
 #include <gtest/gtest.h>
 

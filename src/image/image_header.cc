@@ -1,4 +1,8 @@
-#include "cost/image_header.h"
+#include "image/image_header.h"
+
+#include <fstream>
+
+#include "util/file_read.h"
 
 namespace groundcap {
 
@@ -32,6 +36,22 @@ Size EncodedImageSize(const std::string& b) {
       continue;
     }
     i += 2 + static_cast<size_t>(Be16(b, i + 2));
+  }
+  return Size{};
+}
+
+Size EncodedFileSize(const std::string& path) {
+  if (NotARegularFile(path)) return Size{};
+  std::ifstream in(path, std::ios::binary);
+  std::string head;
+  for (size_t want : {size_t{64} * 1024, size_t{1024} * 1024}) {
+    const size_t have = head.size();
+    head.resize(want);
+    in.read(head.data() + have, static_cast<std::streamsize>(want - have));
+    head.resize(have + static_cast<size_t>(in.gcount()));
+    const Size s = EncodedImageSize(head);
+    if (s.width > 0 && s.height > 0) return s;
+    if (head.size() < want) break;  // the whole file was read
   }
   return Size{};
 }

@@ -1,6 +1,7 @@
 // Image size from the first bytes of a JPEG or PNG file, without a codec:
-// cheap enough to estimate every sample at admission (cost/estimate.h) and
-// for the simulated teacher to count the tokens of what it receives.
+// cheap enough to estimate every sample at admission (cost/estimate.h), for
+// the simulated teacher to count the tokens of what it receives, and for
+// `export` to notice an image that changed size since it was labelled.
 #ifndef GROUNDCAP_IMAGE_HEADER_H_
 #define GROUNDCAP_IMAGE_HEADER_H_
 
@@ -15,6 +16,11 @@ namespace groundcap {
 /// Pure. EXIF orientation is not applied: every token rule and the pixel
 /// budget are symmetric in width and height, so counts do not change.
 Size EncodedImageSize(const std::string& bytes);
+
+/// EncodedImageSize of a file, reading its first 64 KiB, then 1 MiB when a
+/// JPEG's SOF marker lies behind large APPn segments (EXIF, ICC); {0, 0}
+/// when it is not a readable regular JPEG or PNG file.
+Size EncodedFileSize(const std::string& path);
 
 }  // namespace groundcap
 
