@@ -44,7 +44,7 @@ Size EncodedFileSize(const std::string& path) {
   if (NotARegularFile(path)) return Size{};
   std::ifstream in(path, std::ios::binary);
   std::string head;
-  for (size_t want : {size_t{64} * 1024, size_t{1024} * 1024}) {
+  for (size_t want : {size_t{4} * 1024, size_t{64} * 1024, size_t{1024} * 1024}) {
     const size_t have = head.size();
     head.resize(want);
     in.read(head.data() + have, static_cast<std::streamsize>(want - have));

@@ -17,8 +17,9 @@ namespace groundcap {
 /// budget are symmetric in width and height, so counts do not change.
 Size EncodedImageSize(const std::string& bytes);
 
-/// EncodedImageSize of a file, reading its first 64 KiB, then 1 MiB when a
-/// JPEG's SOF marker lies behind large APPn segments (EXIF, ICC); {0, 0}
+/// EncodedImageSize of a file, reading its first 4 KiB, then 64 KiB and
+/// 1 MiB when a JPEG's SOF marker lies behind large APPn segments (EXIF
+/// thumbnails, ICC profiles); {0, 0}
 /// when it is not a readable regular JPEG or PNG file.
 Size EncodedFileSize(const std::string& path);
 
