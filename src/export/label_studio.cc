@@ -2,12 +2,14 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "util/error.h"
 #include "util/file_read.h"
+#include "util/json_array_reader.h"
 #include "util/jsonl.h"
 
 namespace groundcap {
@@ -17,7 +19,6 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 /// Largest Label Studio export read (it is held in memory: reviewed sets are human-sized).
-constexpr int64_t kMaxReviewBytes = int64_t{2} << 30;
 /// A corner that moves less than this is unchanged (percent rounding).
 constexpr double kMovedPx = 0.5;
 
@@ -160,17 +161,24 @@ std::string ReviewCounts::ToText() const {
   return out;
 }
 
-std::map<std::string, ReviewedTask> ReadLabelStudioExport(const std::string& json_text, const std::string& origin,
-                                                          ReviewCounts* counts) {
-  nlohmann::json doc = nlohmann::json::parse(json_text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_array()) {
-    throw SetupError(fmt::format("import-review: {} is not a Label Studio JSON export (an array of tasks)", origin));
-  }
+std::map<std::string, ReviewedTask> ReadLabelStudioExport(const std::string& path, ReviewCounts* counts) {
+  // One task at a time: the export may be gigabytes; what is kept is the
+  // reviewed regions of each task.
+  std::optional<JsonArrayReader> reader;
+  std::string text;
+  auto next = [&]() {
+    try {
+      if (!reader) reader.emplace(path);
+      return reader->Next(&text);
+    } catch (const SetupError& e) {
+      throw SetupError(fmt::format("import-review: {} (a Label Studio JSON export is an array of tasks)", e.what()));
+    }
+  };
   std::map<std::string, ReviewedTask> out;
-  for (size_t t = 0; t < doc.size(); ++t) {
-    const auto& task = doc[t];
+  for (int64_t t = 0; next(); ++t) {
+    const nlohmann::json task = nlohmann::json::parse(text, nullptr, false);
     ++counts->tasks_read;
-    if (!task.is_object()) throw SetupError(fmt::format("import-review: {}: task {} is not an object", origin, t));
+    if (!task.is_object()) throw SetupError(fmt::format("import-review: {}: task {} is not an object", path, t));
     auto data = task.find("data");
     std::string sid = data != task.end() && data->is_object() && data->contains("groundcap_sample_id") &&
                               (*data)["groundcap_sample_id"].is_string()
@@ -344,11 +352,9 @@ void ApplyReview(const ReviewedTask& task, ojson* record, ReviewCounts* counts) 
 
 ReviewCounts RunImportReview(const ImportReviewRequest& request) {
   ReviewCounts counts;
-  Result<std::string> text = ReadRegularFile(request.label_studio_export, kMaxReviewBytes);
-  if (!text) {
-    throw SetupError(fmt::format("import-review: cannot read {}: {}", request.label_studio_export, text.error().message));
-  }
-  auto tasks = ReadLabelStudioExport(*text, request.label_studio_export, &counts);
+  if (std::optional<std::string> why = NotARegularFile(request.label_studio_export))
+    throw SetupError(fmt::format("import-review: cannot read {}: {}", request.label_studio_export, *why));
+  auto tasks = ReadLabelStudioExport(request.label_studio_export, &counts);
   std::string input = request.results;
   if (std::filesystem::is_directory(input)) input = (std::filesystem::path(input) / "annotations.jsonl").string();
   if (!std::filesystem::is_regular_file(input)) {

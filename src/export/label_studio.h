@@ -70,11 +70,10 @@ struct ReviewCounts {
   std::string ToText() const;
 };
 
-/// Reads a Label Studio JSON export (an array of tasks) into
-/// sample_id -> reviewed task. Throws SetupError naming the file and the
-/// task index when it is not such an array.
-std::map<std::string, ReviewedTask> ReadLabelStudioExport(const std::string& json_text, const std::string& origin,
-                                                          ReviewCounts* counts);
+/// Streams a Label Studio JSON export file (an array of tasks, read one
+/// task at a time) into sample_id -> reviewed task. Throws SetupError
+/// naming the file and the byte or task index when it is not such an array.
+std::map<std::string, ReviewedTask> ReadLabelStudioExport(const std::string& path, ReviewCounts* counts);
 
 /// Folds one reviewed task into its record (either pipeline): moved boxes
 /// get the new pixels and `source: "human"` (the teacher's in

@@ -104,7 +104,18 @@ TEST_F(LabelStudioTest, CorrectedTasksFoldBackIntoTheRecords) {
 
 TEST(LabelStudioImport, NotAnArrayIsASetupErrorNamingTheFile) {
   ReviewCounts c;
-  EXPECT_THROW(ReadLabelStudioExport("{\"data\": {}}", "ls.json", &c), SetupError);
+  const std::filesystem::path dir = testing_util::UniqueTempDir("groundcap_ls_not_array");
+  testing_util::WriteFile(dir / "ls.json", "{\"data\": {}}");
+  try {
+    ReadLabelStudioExport((dir / "ls.json").string(), &c);
+    ADD_FAILURE() << "accepted an object";
+  } catch (const SetupError& e) {
+    EXPECT_NE(std::string(e.what()).find("ls.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("an array of tasks"), std::string::npos) << e.what();
+  }
+  testing_util::WriteFile(dir / "ls.json", "[{\"data\": {}}, 7]");
+  EXPECT_THROW(ReadLabelStudioExport((dir / "ls.json").string(), &c), SetupError) << "task 1 is not an object";
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
