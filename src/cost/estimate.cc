@@ -6,10 +6,10 @@
 
 #include <fmt/core.h>
 
-#include "image/image_header.h"
 #include "grounding/grounding_prompts.h"
 #include "grounding/grounding_steps.h"
 #include "image/draw.h"
+#include "image/image_header.h"
 #include "image/image_spec.h"
 #include "region_caption/region_caption.h"
 #include "util/file_read.h"
