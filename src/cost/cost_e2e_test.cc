@@ -72,6 +72,17 @@ class CostE2eTest : public ::testing::Test {
     return p.string();
   }
 
+  /// `groundcap plan --json` of `spec` with `overrides`.
+  nlohmann::json PlanJson(const std::string& spec, const std::vector<std::string>& overrides = {}) {
+    PlanOptions po;
+    po.spec_path = spec;
+    po.overrides = overrides;
+    po.json = true;
+    ::testing::internal::CaptureStdout();
+    EXPECT_EQ(CmdPlan(po), kExitOk);
+    return nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  }
+
   int Generate(const std::string& spec, const std::vector<std::string>& overrides = {}, int64_t limit = -1) {
     ::testing::internal::CaptureStderr();
     GenerateFlags flags;
@@ -291,13 +302,7 @@ TEST_F(CostE2eTest, VerificationPlanMatchesTheServerCounts) {
   // tokens then depend on the box, the margin and the image's edges.
   const std::vector<std::string> step2 = {"image_grounding.workflow.steps=[\"2\"]",
                                           "image_grounding.verify.min_crop_pixels=64"};
-  PlanOptions po;
-  po.spec_path = spec;
-  po.overrides = step2;
-  po.json = true;
-  ::testing::internal::CaptureStdout();
-  ASSERT_EQ(CmdPlan(po), kExitOk);
-  nlohmann::json plan = nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  const nlohmann::json plan = PlanJson(spec, step2);
   const nlohmann::json& est = plan["steps"][0];
   ASSERT_EQ(est["name"], "verification");
   ASSERT_GT(est["images"].get<int64_t>(), 6) << "the boxes step 1 found";
@@ -314,15 +319,7 @@ TEST_F(CostE2eTest, ShardPlansAddUpToTheWholePlanAndFollowTheShardsRuns) {
   StartSim(12);
   const fs::path results = dir_ / "sharded";
   const std::string spec = Spec(results, "[\"0\"]");
-  auto plan_of = [&](const std::vector<std::string>& overrides) {
-    PlanOptions po;
-    po.spec_path = spec;
-    po.overrides = overrides;
-    po.json = true;
-    ::testing::internal::CaptureStdout();
-    EXPECT_EQ(CmdPlan(po), kExitOk);
-    return nlohmann::json::parse(::testing::internal::GetCapturedStdout());
-  };
+  auto plan_of = [&](const std::vector<std::string>& overrides) { return PlanJson(spec, overrides); };
   const nlohmann::json whole = plan_of({});
   const nlohmann::json a = plan_of({"image_grounding.workflow.shard=0/2"});
   const nlohmann::json b = plan_of({"image_grounding.workflow.shard=1/2"});
