@@ -1,19 +1,8 @@
 #include "export/detection_export.h"
 
-#include <cmath>
-
 namespace groundcap {
 
-namespace {
-
 using ojson = nlohmann::ordered_json;
-
-ojson Num(double v) {
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15) return static_cast<int64_t>(v);
-  return v;
-}
-
-}  // namespace
 
 int LabelMap::Id(const std::string& category) {
   auto [it, added] = ids_.emplace(category, static_cast<int>(names_.size()));
@@ -32,7 +21,7 @@ ojson ToOdvgDetectionLine(const ExportImage& image, LabelMap* labels) {
   for (const auto& e : image.expressions) {
     const int label = labels->Id(e.category);
     for (const auto& b : e.boxes) {
-      instances.push_back(ojson{{"bbox", ojson::array({Num(b[0]), Num(b[1]), Num(b[2]), Num(b[3])})},
+      instances.push_back(ojson{{"bbox", ojson::array({PixelJson(b[0]), PixelJson(b[1]), PixelJson(b[2]), PixelJson(b[3])})},
                                 {"label", label},
                                 {"category", e.category}});
     }
@@ -49,10 +38,10 @@ ojson ToDenseCaptionEntry(const ExportImage& image, int64_t image_id, int64_t* n
     for (const auto& b : e.boxes) {
       regions.push_back(ojson{{"region_id", (*next_region_id)++},
                               {"image_id", image_id},
-                              {"x", Num(b[0])},
-                              {"y", Num(b[1])},
-                              {"width", Num(b[2] - b[0])},
-                              {"height", Num(b[3] - b[1])},
+                              {"x", PixelJson(b[0])},
+                              {"y", PixelJson(b[1])},
+                              {"width", PixelJson(b[2] - b[0])},
+                              {"height", PixelJson(b[3] - b[1])},
                               {"phrase", e.text}});
     }
   }

@@ -12,18 +12,18 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-/// A number as JSON: an integer when it is one (groundcap writes int pixels),
-/// so 161 stays 161 and not 161.0.
-ojson Num(double v) {
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15) return static_cast<int64_t>(v);
-  return v;
+ojson BoxJson(const std::array<double, 4>& b) {
+  return ojson::array({PixelJson(b[0]), PixelJson(b[1]), PixelJson(b[2]), PixelJson(b[3])});
 }
-
-ojson BoxJson(const std::array<double, 4>& b) { return ojson::array({Num(b[0]), Num(b[1]), Num(b[2]), Num(b[3])}); }
 
 ojson SpanList(const ExportExpression& e) { return ojson::array({ojson::array({e.start, e.end})}); }
 
 }  // namespace
+
+ojson PixelJson(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15) return static_cast<int64_t>(v);
+  return v;
+}
 
 XywhBox XyxyToXywh(const XyxyBox& b) { return {b[0], b[1], b[2] - b[0], b[3] - b[1]}; }
 
@@ -141,7 +141,7 @@ std::vector<ojson> ToCocoAnnotations(const ExportImage& image, int64_t image_id,
       out.push_back(ojson{{"id", id++},
                           {"image_id", image_id},
                           {"bbox", BoxJson(xywh)},
-                          {"area", Num(xywh[2] * xywh[3])},
+                          {"area", PixelJson(xywh[2] * xywh[3])},
                           {"iscrowd", 0},
                           {"category_id", 1},
                           {"tokens_positive", SpanList(e)}});

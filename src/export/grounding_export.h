@@ -27,6 +27,10 @@ XywhBox XyxyToXywh(const XyxyBox& b);
 /// [x, y, w, h] -> [x, y, x + w, y + h]; the inverse of XyxyToXywh.
 XyxyBox XywhToXyxy(const XywhBox& b);
 
+/// A pixel value as JSON: an integer when it is one (groundcap writes whole
+/// pixels), so 161 stays 161 and not 161.0; otherwise the double.
+nlohmann::ordered_json PixelJson(double v);
+
 /// Number of Unicode code points in UTF-8 text (continuation bytes are not
 /// counted), the unit of groundcap's `char_span` and of Python's str slicing.
 int64_t CodePointCount(std::string_view utf8);
