@@ -29,19 +29,11 @@
 
 #include "export/export_writer.h"
 #include "image/image.h"
+#include "proc_stats.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-int64_t PeakRss() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
-  }
-  return -1;
-}
 
 std::vector<std::string> Split(const std::string& s) {
   std::vector<std::string> out;
@@ -88,7 +80,7 @@ Measure RunChild(const groundcap::ExportRequest& req) {
     groundcap::ExportCounts c = groundcap::RunExport(req);
     Measure m;
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    m.peak_rss = PeakRss();
+    m.peak_rss = groundcap::bench::PeakRss();
     m.written = c.records_written;
     if (::write(fds[1], &m, sizeof m) != sizeof m) ::_exit(1);
     ::_exit(0);

@@ -1,6 +1,6 @@
 // Fake teachers in a forked child process, for the throughput benchmarks:
-// the child's CPU is then not counted as the client's, and ProcCpuSeconds
-// reads it from /proc so a table can show which side was busy.
+// the child's CPU is then not counted as the client's, and CpuSeconds
+// reads it from /proc (proc_stats.h) so a table can show which side was busy.
 #ifndef GROUNDCAP_BENCH_FAKE_TEACHER_PROCESS_H_
 #define GROUNDCAP_BENCH_FAKE_TEACHER_PROCESS_H_
 
@@ -15,30 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "proc_stats.h"
 #include "sim/sim_server.h"
 #include "util/log.h"
 
 namespace groundcap::bench {
-
-/// utime + stime of another process, in seconds.
-inline double ProcCpuSeconds(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(f, line);
-  size_t close_paren = line.rfind(')');
-  if (close_paren == std::string::npos) return 0;
-  std::vector<std::string> fields;  // from field 3 (state) on
-  size_t pos = close_paren + 2;
-  while (pos < line.size()) {
-    size_t sp = line.find(' ', pos);
-    fields.push_back(line.substr(pos, sp - pos));
-    if (sp == std::string::npos) break;
-    pos = sp + 1;
-  }
-  if (fields.size() < 13) return 0;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;  // fields 14 and 15
-}
 
 /// One fake teacher to start in the child.
 struct FakeTeacherSpec {

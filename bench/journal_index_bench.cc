@@ -33,21 +33,12 @@
 
 #include "engine/journal.h"
 #include "engine/sample_id.h"
+#include "proc_stats.h"
 
 namespace {
 
 using groundcap::JournalEntry;
 using groundcap::JournalStatus;
-
-/// Peak resident set size of this process in bytes (VmHWM).
-int64_t PeakRss() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
-  }
-  return -1;
-}
 
 /// Writes a journal of `n` live entries (plus ~1% superseded ones) to `path`;
 /// prints the shape of what it wrote.
@@ -158,11 +149,11 @@ Sample Measure(const std::string& path, int64_t n, bool legacy) {
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
-    const int64_t before = PeakRss();
+    const int64_t before = groundcap::bench::PeakRss();
     auto t0 = std::chrono::steady_clock::now();
     // The Journal is closed before the second reading; VmHWM keeps its peak.
     const size_t live = legacy ? LoadLegacy(path) : groundcap::Journal(path).size();
-    const int64_t peak = PeakRss();
+    const int64_t peak = groundcap::bench::PeakRss();
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     Sample out{static_cast<double>(peak - before) / static_cast<double>(n), s};
     if (live != static_cast<size_t>(n)) out.bytes_per_record = -1;

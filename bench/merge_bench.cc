@@ -27,20 +27,13 @@
 #include "engine/sample_id.h"
 #include "engine/shard.h"
 #include "engine/shard_merge.h"
+#include "proc_stats.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 constexpr int kShards = 4;
 constexpr const char* kStep = "step_1_grounding";
-
-int64_t PeakRss() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
-  return -1;
-}
 
 void WriteRun(const fs::path& dir, int64_t n) {
   fs::remove_all(dir);
@@ -95,11 +88,11 @@ std::pair<double, int64_t> InChild(Fn fn) {
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
-    int64_t before = PeakRss();
+    int64_t before = groundcap::bench::PeakRss();
     auto t0 = std::chrono::steady_clock::now();
     fn();
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    int64_t growth = PeakRss() - before;
+    int64_t growth = groundcap::bench::PeakRss() - before;
     ssize_t w1 = ::write(fds[1], &s, sizeof s), w2 = ::write(fds[1], &growth, sizeof growth);
     (void)w1;
     (void)w2;
