@@ -73,6 +73,7 @@ class Runner {
   bool NextLine(int k, JsonlLine* line);
   void Reject(StepRun& s, const JsonlLine& line, const std::string& reason);
   void HandleLine(int k, const JsonlLine& line);
+  bool Feeds(int k) const { return k + 1 < static_cast<int>(steps_.size()) && steps_[k + 1].fed; }
   void Emit(int k, int64_t out_line, const nlohmann::ordered_json& record);
   void Admit(int k, SampleJob job, std::string fingerprint, int64_t out_line);
   void RunCpu(int slot_index, bool begin, std::vector<TeacherReply> replies);
@@ -226,7 +227,8 @@ void Runner::HandleLine(int k, const JsonlLine& line) {
   job.record = std::move(*rec);
   if (IsUpstreamFailure(job.record) || IsUpstreamFlagged(job.record)) {
     ++s.run_done;  // passed through, no teacher call
-    return Emit(k, out_line, PassThroughRecord(std::move(job.record), job.sample_id));
+    if (Feeds(k)) Emit(k, out_line, PassThroughRecord(std::move(job.record), job.sample_id));
+    return;
   }
   std::string fp = Fingerprint(s.config_fp, job.record);
   std::optional<JournalIndexEntry> e = s.journal->Find(job.sample_id);
@@ -246,7 +248,7 @@ void Runner::HandleLine(int k, const JsonlLine& line) {
     }
     if (skip) {
       ++s.run_done;
-      if (k + 1 < static_cast<int>(steps_.size()) && steps_[k + 1].fed) {
+      if (Feeds(k)) {
         Result<JournalEntry> entry = s.journal->Read(e->offset);
         if (!entry) throw SetupError(entry.error().message);
         Emit(k, out_line, JudgedRecord(logic, std::move(entry->record)));
@@ -260,11 +262,12 @@ void Runner::HandleLine(int k, const JsonlLine& line) {
   Admit(k, std::move(job), std::move(fp), out_line);
 }
 
-/// Hands a finished sample of step `k`, as step k's output will hold it, to
-/// step k + 1 when that step is fed: as the line it will read there, so both
-/// see the same record (and fingerprint) whether fed or reading the file.
+/// Hands a finished sample of step `k` (Feeds(k)), as step k's output will
+/// hold it, to step k + 1: as the line it will read there, so both see the
+/// same record (and fingerprint) whether fed or reading the file. Callers
+/// ask Feeds first, so the last step does not judge and dump every record
+/// twice (WriteStepOutput does it once).
 void Runner::Emit(int k, int64_t out_line, const nlohmann::ordered_json& record) {
-  if (k + 1 >= static_cast<int>(steps_.size()) || !steps_[k + 1].fed) return;
   JsonlLine line;
   line.line = out_line;
   line.text = DumpJsonLine(record);
@@ -410,7 +413,7 @@ void Runner::Finish(int slot_index, const nlohmann::ordered_json* output, const 
     st.journal->Append(entry);
     ++st.run_done;
     if (error) ++st.run_failed;
-    Emit(s.step, s.out_line, JudgedRecord(*st.plan->logic, std::move(entry.record)));
+    if (Feeds(s.step)) Emit(s.step, s.out_line, JudgedRecord(*st.plan->logic, std::move(entry.record)));
   }
   if (opt_.admission) opt_.admission->Finished(st.plan->index, s.sample_id);
   s.busy = false;
