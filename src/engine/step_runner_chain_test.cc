@@ -82,6 +82,7 @@ class CountingTeacher : public Teacher {
   bool SupportsSchema() const override { return false; }
 
   void FailPrompt(const std::string& p) { inner_.FailPrompt(p); }
+  void UnreachableFor(const std::string& p) { inner_.UnreachableFor(p); }
   int max_outstanding() const { return max_.load(); }
   std::vector<std::string> order() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -244,6 +245,41 @@ TEST(StepRunnerChainTest, AStoppedChainResumesWithoutRedoingEitherStep) {
   EXPECT_EQ(second[1].resumed, gate.by_step_[1]);
   EXPECT_EQ(t.Stats().requests - before, 60 - 25);  // every sample of each step asked once in all
   EXPECT_EQ(second[1].succeeded, 30);
+}
+
+TEST(StepRunnerChainTest, AStepReadingAnotherFileWaitsAndDoesNotStartAfterAStop) {
+  // The second step reads its own file, not the first step's output: it is
+  // not fed, starts only when the first step has finished, and not at all
+  // when the first step ended stopped: here one sample never reached the
+  // teacher (fewer than stop_after_connection_failures, so admission went
+  // on and the first step read all its input).
+  Fixture f = MakeInput("chain_other_file", Captions(12));
+  const std::string results = f.dir + "/results";
+  std::vector<StepPlan> plans = Plans(f, results);
+  plans[1].input_jsonl = f.dir + "/given.jsonl";
+  {
+    std::ofstream given(plans[1].input_jsonl);
+    for (int i = 0; i < 5; ++i)
+      given << DumpJsonLine(J{{"image_path", "g.jpg"}, {"caption", "g" + std::to_string(i)}, {"answer", "x"}}) << "\n";
+  }
+  CountingTeacher t(2, 3);
+  t.UnreachableFor("cap5");
+  std::vector<StepStats> stopped = RunSteps(plans, &t, Options(results, 4));
+  EXPECT_TRUE(stopped[0].stopped);
+  EXPECT_NE(stopped[0].stop_reason.find("could not reach the teacher"), std::string::npos) << stopped[0].stop_reason;
+  EXPECT_TRUE(stopped[1].stopped);
+  EXPECT_EQ(stopped[1].stop_reason, stopped[0].stop_reason);
+  EXPECT_EQ(stopped[1].processed, 0);
+  EXPECT_EQ(t.order().size(), 12u) << "no second-step request";
+
+  CountingTeacher t2(2, 3);
+  std::vector<StepStats> done = RunSteps(plans, &t2, Options(results, 4));
+  ASSERT_FALSE(done[1].stopped) << done[1].stop_reason;
+  EXPECT_EQ(done[1].succeeded, 5);
+  // The first step's one request went out before the second step's.
+  std::vector<std::string> order = t2.order();
+  ASSERT_EQ(order.size(), 1u + 5u);
+  EXPECT_EQ(order[0].rfind("second:", 0), std::string::npos);
 }
 
 }  // namespace
